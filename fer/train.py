@@ -1,0 +1,236 @@
+"""Training: ``python -m fer train``.
+
+Resumable by design (training runs on CPUs that sessions share): every epoch
+writes ``last.keras`` (weights + optimizer state) and a row of
+``history.csv``; ``--resume`` continues from there. The learning rate is a
+function of the optimizer's step count (warm-up then cosine decay), so a
+resumed run follows the same schedule as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fer.augment import AugmentConfig, augment_batch
+from fer.backend import keras
+from fer.data import FaceDataset, load_dataset
+from fer.labels import CLASSES, NUM_CLASSES
+from fer.model import ModelConfig, build_model
+from fer.plots import plot_training_curves
+from fer.preprocess import standardize
+
+HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 64
+    peak_learning_rate: float = 0.03
+    warmup_epochs: int = 2
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    class_weight_power: float = 0.5  # 0 = no reweighting, 1 = inverse frequency
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
+    """Per-class loss weights ``(mean_count / count) ** power``, normalised to mean 1 over samples."""
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
+    present = counts > 0
+    weights = np.zeros(NUM_CLASSES)
+    weights[present] = (counts[present].mean() / counts[present]) ** power
+    return weights / (weights[labels].mean() if len(labels) else 1.0)
+
+
+class AugmentedBatches(keras.utils.PyDataset):
+    """Shuffled, augmented, standardised training batches with per-sample class weights.
+
+    The shuffle and augmentation of epoch ``e`` depend only on ``(seed, e)``,
+    so a resumed run sees the same data order it would have seen anyway.
+    """
+
+    def __init__(self, data: FaceDataset, config: TrainConfig, first_epoch: int) -> None:
+        super().__init__()
+        self.data = data
+        self.config = config
+        self.epoch = first_epoch
+        self.sample_weights = class_weights(data.labels, config.class_weight_power)[data.labels]
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        self.rng = np.random.default_rng((self.config.seed, self.epoch))
+        self.order = self.rng.permutation(len(self.data))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.data) / self.config.batch_size)
+
+    def __getitem__(self, index: int):
+        rows = self.order[index * self.config.batch_size : (index + 1) * self.config.batch_size]
+        images = augment_batch(self.data.images[rows], self.rng, self.config.augment)
+        targets = keras.utils.to_categorical(self.data.labels[rows], NUM_CLASSES)
+        return standardize(images), targets, self.sample_weights[rows].astype(np.float32)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self._new_epoch()
+
+
+def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:
+    """Linear warm-up to the peak, then cosine decay to zero at the last epoch."""
+    total = config.epochs * steps_per_epoch
+    warmup = config.warmup_epochs * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.peak_learning_rate / 10,
+        decay_steps=max(total - warmup, 1),
+        warmup_target=config.peak_learning_rate,
+        warmup_steps=warmup,
+    )
+
+
+def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
+    optimizer = keras.optimizers.SGD(
+        learning_rate=learning_rate_schedule(config, steps_per_epoch),
+        momentum=config.momentum,
+        nesterov=True,
+        weight_decay=config.weight_decay,
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """After each epoch: append to history.csv, save last.keras and best.keras, redraw curves."""
+
+    def __init__(self, out: Path, best_so_far: float) -> None:
+        super().__init__()
+        self.out = out
+        self.best = best_so_far
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs = dict(logs or {})
+        optimizer = self.model.optimizer
+        row = {
+            "epoch": epoch + 1,
+            "loss": logs.get("loss"),
+            "accuracy": logs.get("accuracy"),
+            "val_loss": logs.get("val_loss"),
+            "val_accuracy": logs.get("val_accuracy"),
+            "learning_rate": float(optimizer.learning_rate),
+            "seconds": round(time.perf_counter() - self.started, 1),
+        }
+        _atomic_save(self.model, self.out / "last.keras")
+        if row["val_accuracy"] is not None and row["val_accuracy"] > self.best:
+            self.best = row["val_accuracy"]
+            _atomic_save(self.model, self.out / "best.keras")
+        history = self.out / "history.csv"
+        new_file = not history.exists()
+        with history.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS)
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        plot_training_curves(read_history(history), self.out / "curves.png")
+
+
+def _atomic_save(model: keras.Model, path: Path) -> None:
+    """Save next to the target, then rename, so a kill mid-save never leaves a broken checkpoint."""
+    partial = path.with_name(path.stem + ".partial.keras")
+    model.save(partial)
+    partial.replace(path)
+
+
+def read_history(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+
+
+def train(data_dir: Path, out: Path, config: TrainConfig, resume: bool = False, verbose: int | None = None) -> Path:
+    """Train (or resume) and return the path of the best model (by test-split accuracy)."""
+    out.mkdir(parents=True, exist_ok=True)
+    train_data = load_dataset(data_dir / "train")
+    val_data = load_dataset(data_dir / "test")
+    if len(train_data) == 0:
+        raise ValueError(f"no training images found under {data_dir / 'train'}")
+    keras.utils.set_random_seed(config.seed)
+    history = read_history(out / "history.csv") if resume else []
+    first_epoch = len(history)
+    if resume and first_epoch == 0:
+        print(f"--resume: nothing to resume in {out}, starting fresh", file=sys.stderr)
+    if not resume:
+        for stale in ("history.csv", "last.keras", "best.keras"):
+            (out / stale).unlink(missing_ok=True)
+    batches = AugmentedBatches(train_data, config, first_epoch)
+    if first_epoch:
+        model = keras.models.load_model(out / "last.keras")
+        # Keep weights, momentum and step count; take the schedule from this run's
+        # config so a resumed run can also be extended with a larger --epochs.
+        model.optimizer.learning_rate = learning_rate_schedule(config, len(batches))
+        saved = json.loads((out / "config.json").read_text())["train"]
+        if saved != _jsonable(asdict(config)):
+            print("--resume: the config differs from the recorded one; continuing with the new one", file=sys.stderr)
+    else:
+        model = build_model(config.model)
+        compile_model(model, config, len(batches))
+    _write_run_record(out, config, train_data, val_data)
+    best = max((row.get("val_accuracy", 0.0) for row in history), default=0.0)
+    if first_epoch >= config.epochs:
+        print(f"already trained {first_epoch} of {config.epochs} epochs", file=sys.stderr)
+    else:
+        model.fit(
+            batches,
+            validation_data=(standardize(val_data.images), keras.utils.to_categorical(val_data.labels, NUM_CLASSES)),
+            epochs=config.epochs,
+            initial_epoch=first_epoch,
+            callbacks=[EpochRecorder(out, best)],
+            verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
+        )
+    final = out / "model.keras"
+    shutil.copyfile(out / "best.keras", final)
+    return final
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value))
+
+
+def _write_run_record(out: Path, config: TrainConfig, train_data: FaceDataset, val_data: FaceDataset) -> None:
+    record = {
+        "train": asdict(config),
+        "classes": list(CLASSES),
+        "data": {
+            "train_counts": train_data.class_counts(),
+            "train_skipped": dict(train_data.problems),
+            "validation_counts": val_data.class_counts(),
+            "validation_skipped": dict(val_data.problems),
+        },
+        "environment": {
+            "keras": keras.__version__,
+            "backend": keras.backend.backend(),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        },
+    }
+    (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")

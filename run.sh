@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine:
+#   ./run.sh          set up .venv (first time, or when requirements change) and start the app
+#   ./run.sh test     set up .venv and run the test suite (extra arguments go to pytest)
+#   ./run.sh setup    only set up .venv
+set -euo pipefail
+cd "$(dirname "$0")"
+
+setup() {
+    local stamp=.venv/.setup-stamp
+    local wanted
+    wanted=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+    if [[ -f $stamp && $(cat "$stamp") == "$wanted" ]]; then
+        return
+    fi
+    echo "Setting up .venv (first run or requirements changed)..."
+    [[ -x .venv/bin/python ]] || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -r requirements-dev.txt
+    .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>/dev/null \
+        || .venv/bin/python -m pip install --quiet --no-deps -e .
+    echo "$wanted" > "$stamp"
+}
+
+command=${1:-app}
+shift || true
+setup
+case $command in
+    app) exec .venv/bin/streamlit run app.py "$@" ;;
+    test) exec .venv/bin/python -m pytest "$@" ;;
+    setup) ;;
+    *) echo "usage: ./run.sh [app|test|setup] [args...]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,58 @@
+"""Shared fixtures: small generated data sets in both FER2013 layouts, with bad files mixed in."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fer.labels import CLASSES
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FER2013 = SHARED / "fer2013"
+
+needs_fer2013 = pytest.mark.skipif(
+    not (FER2013 / "test").is_dir(), reason=f"FER2013 not found at {FER2013} (the shared data folder)"
+)
+
+
+def random_face(rng: np.random.Generator, size: int = 48) -> np.ndarray:
+    """A textured 48x48 uint8 image (not a face; loaders and shapes don't care)."""
+    base = rng.integers(0, 256, size=(size // 4, size // 4), dtype=np.uint8)
+    return cv2.resize(base, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+@pytest.fixture
+def image_tree(tmp_path: Path) -> Path:
+    """class folders angry/happy/sad with 6 images each, plus one of every kind of bad file."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "faces"
+    for name in ("angry", "happy", "sad"):
+        (root / name).mkdir(parents=True)
+        for i in range(6):
+            cv2.imwrite(str(root / name / f"{i}.jpg"), random_face(rng))
+    (root / "happy" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (root / "happy" / "empty.jpg").write_bytes(b"")
+    (root / "sad" / "notes.txt").write_text("not an image")
+    cv2.imwrite(str(root / "sad" / "big.png"), random_face(rng, size=96))
+    (root / "unrelated").mkdir()
+    return root
+
+
+@pytest.fixture
+def fer_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(1)
+    path = tmp_path / "fer2013.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        for i in range(14):
+            pixels = " ".join(str(v) for v in random_face(rng).ravel())
+            writer.writerow([i % len(CLASSES), pixels, "Training" if i < 10 else "PublicTest"])
+        writer.writerow([3, "1 2 3", "Training"])  # too few pixels
+        writer.writerow([9, " ".join(["0"] * 2304), "Training"])  # label out of range
+        writer.writerow(["x", " ".join(["0"] * 2304), "Training"])  # unparsable label
+    return path

@@ -1,0 +1,66 @@
+"""Training end to end on a tiny generated data set, with a tiny network."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer.augment import AugmentConfig, augment_batch
+from fer.backend import keras
+from fer.model import ModelConfig, build_model
+from fer.train import TrainConfig, class_weights, read_history, train
+from tests.conftest import random_face
+
+TINY = TrainConfig(epochs=1, batch_size=8, warmup_epochs=0, model=ModelConfig(widths=(4, 8), convs_per_stage=(1, 1)))
+
+
+def make_split(root: Path, per_class: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for name in ("angry", "happy", "neutral"):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            cv2.imwrite(str(root / name / f"{i}.png"), random_face(rng))
+
+
+def test_train_then_resume(tmp_path: Path) -> None:
+    make_split(tmp_path / "data" / "train", 8, 0)
+    make_split(tmp_path / "data" / "test", 3, 1)
+    out = tmp_path / "run"
+    model_path = train(tmp_path / "data", out, TINY, verbose=0)
+    assert model_path == out / "model.keras" and model_path.is_file()
+    for name in ("last.keras", "best.keras", "history.csv", "curves.png", "config.json"):
+        assert (out / name).is_file(), name
+    assert [row["epoch"] for row in read_history(out / "history.csv")] == [1]
+    steps_before = int(keras.models.load_model(out / "last.keras").optimizer.iterations)
+    assert steps_before == 3  # 24 images / batch 8
+
+    train(tmp_path / "data", out, replace(TINY, epochs=2), resume=True, verbose=0)
+    assert [row["epoch"] for row in read_history(out / "history.csv")] == [1, 2]
+    resumed = keras.models.load_model(out / "last.keras")
+    assert int(resumed.optimizer.iterations) == 6  # continued, not restarted
+    assert resumed.predict(np.zeros((1, 48, 48, 1), np.float32), verbose=0).shape == (1, 7)
+
+
+def test_class_weights_favour_rare_classes() -> None:
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = class_weights(labels, power=1.0)
+    assert weights[1] / weights[0] == 9
+    assert weights[labels].mean() == 1.0
+    assert (class_weights(labels, power=0.0)[:2] == 1).all()
+
+
+def test_augmentation_keeps_shape_and_changes_pixels() -> None:
+    rng = np.random.default_rng(0)
+    images = np.stack([random_face(rng) for _ in range(16)])
+    out = augment_batch(images, np.random.default_rng(1), AugmentConfig())
+    assert out.shape == images.shape and out.dtype == np.uint8
+    assert (out != images).any(axis=(1, 2)).all()
+    again = augment_batch(images, np.random.default_rng(1), AugmentConfig())
+    np.testing.assert_array_equal(out, again)
+
+
+def test_model_shape() -> None:
+    model = build_model(ModelConfig())
+    assert model.input_shape == (None, 48, 48, 1)
+    assert model.output_shape == (None, 7)
