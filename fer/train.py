@@ -13,13 +13,14 @@ import csv
 import json
 import math
 import platform
-import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from fer.augment import AugmentConfig, augment_batch
 from fer.backend import keras
@@ -56,37 +57,29 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     return weights / (weights[labels].mean() if len(labels) else 1.0)
 
 
-class AugmentedBatches(keras.utils.PyDataset):
+class AugmentedBatches:
     """Shuffled, augmented, standardised training batches with per-sample class weights.
 
     The shuffle and augmentation of epoch ``e`` depend only on ``(seed, e)``,
     so a resumed run sees the same data order it would have seen anyway.
     """
 
-    def __init__(self, data: FaceDataset, config: TrainConfig, first_epoch: int) -> None:
-        super().__init__()
+    def __init__(self, data: FaceDataset, config: TrainConfig) -> None:
         self.data = data
         self.config = config
-        self.epoch = first_epoch
-        self.sample_weights = class_weights(data.labels, config.class_weight_power)[data.labels]
-        self._new_epoch()
-
-    def _new_epoch(self) -> None:
-        self.rng = np.random.default_rng((self.config.seed, self.epoch))
-        self.order = self.rng.permutation(len(self.data))
+        self.sample_weights = class_weights(data.labels, config.class_weight_power)[data.labels].astype(np.float32)
 
     def __len__(self) -> int:
         return math.ceil(len(self.data) / self.config.batch_size)
 
-    def __getitem__(self, index: int):
-        rows = self.order[index * self.config.batch_size : (index + 1) * self.config.batch_size]
-        images = augment_batch(self.data.images[rows], self.rng, self.config.augment)
-        targets = keras.utils.to_categorical(self.data.labels[rows], NUM_CLASSES)
-        return standardize(images), targets, self.sample_weights[rows].astype(np.float32)
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._new_epoch()
+    def epoch(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        rng = np.random.default_rng((self.config.seed, epoch))
+        order = rng.permutation(len(self.data))
+        for start in range(0, len(order), self.config.batch_size):
+            rows = order[start : start + self.config.batch_size]
+            images = augment_batch(self.data.images[rows], rng, self.config.augment)
+            targets = keras.utils.to_categorical(self.data.labels[rows], NUM_CLASSES)
+            yield standardize(images), targets, self.sample_weights[rows]
 
 
 def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:
@@ -115,42 +108,57 @@ def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int)
     )
 
 
-class EpochRecorder(keras.callbacks.Callback):
-    """After each epoch: append to history.csv, save last.keras and best.keras, redraw curves."""
+def run_epoch(
+    model: keras.Model,
+    batches: AugmentedBatches,
+    epoch: int,
+    validation: tuple[np.ndarray, np.ndarray],
+    epochs: int,
+    show_progress: bool,
+) -> dict[str, float]:
+    """One pass over the training data, then the validation score.
 
-    def __init__(self, out: Path, best_so_far: float) -> None:
-        super().__init__()
-        self.out = out
-        self.best = best_so_far
-        self.started = time.perf_counter()
+    A plain ``train_on_batch`` loop: on the 2-core CPU it measured twice as
+    fast as ``Model.fit`` fed by a ``PyDataset`` (about 280 vs 510 ms a step).
+    """
+    started = time.perf_counter()
+    seen = loss_sum = correct_sum = 0.0
+    with tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{epochs}", disable=not show_progress) as bar:
+        for x, y, weights in batches.epoch(epoch):
+            # train_on_batch resets the metrics on every call: keep the epoch's running means here.
+            logs = model.train_on_batch(x, y, sample_weight=weights, return_dict=True)
+            seen += len(x)
+            loss_sum += float(logs["loss"]) * len(x)
+            correct_sum += float(logs["accuracy"]) * len(x)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", accuracy=f"{correct_sum / seen:.3f}")
+            bar.update()
+    val = model.evaluate(*validation, batch_size=256, verbose=0, return_dict=True)
+    return {
+        "epoch": epoch + 1,
+        "loss": loss_sum / seen,
+        "accuracy": correct_sum / seen,
+        "val_loss": float(val["loss"]),
+        "val_accuracy": float(val["accuracy"]),
+        "learning_rate": float(model.optimizer.learning_rate),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
-    def on_epoch_begin(self, epoch: int, logs=None) -> None:
-        self.started = time.perf_counter()
 
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        logs = dict(logs or {})
-        optimizer = self.model.optimizer
-        row = {
-            "epoch": epoch + 1,
-            "loss": logs.get("loss"),
-            "accuracy": logs.get("accuracy"),
-            "val_loss": logs.get("val_loss"),
-            "val_accuracy": logs.get("val_accuracy"),
-            "learning_rate": float(optimizer.learning_rate),
-            "seconds": round(time.perf_counter() - self.started, 1),
-        }
-        _atomic_save(self.model, self.out / "last.keras")
-        if row["val_accuracy"] is not None and row["val_accuracy"] > self.best:
-            self.best = row["val_accuracy"]
-            _atomic_save(self.model, self.out / "best.keras")
-        history = self.out / "history.csv"
-        new_file = not history.exists()
-        with history.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS)
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
-        plot_training_curves(read_history(history), self.out / "curves.png")
+def record_epoch(model: keras.Model, out: Path, row: dict[str, float], best_so_far: float) -> float:
+    """Append to history.csv, save last.keras (and best.keras if it improved), redraw curves."""
+    _atomic_save(model, out / "last.keras")
+    if row["val_accuracy"] > best_so_far:
+        best_so_far = row["val_accuracy"]
+        _atomic_save(model, out / "best.keras")
+    history = out / "history.csv"
+    new_file = not history.exists()
+    with history.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS)
+        if new_file:
+            writer.writeheader()
+        writer.writerow(row)
+    plot_training_curves(read_history(history), out / "curves.png")
+    return best_so_far
 
 
 def _atomic_save(model: keras.Model, path: Path) -> None:
@@ -182,7 +190,7 @@ def train(data_dir: Path, out: Path, config: TrainConfig, resume: bool = False, 
     if not resume:
         for stale in ("history.csv", "last.keras", "best.keras"):
             (out / stale).unlink(missing_ok=True)
-    batches = AugmentedBatches(train_data, config, first_epoch)
+    batches = AugmentedBatches(train_data, config)
     if first_epoch:
         model = keras.models.load_model(out / "last.keras")
         # Keep weights, momentum and step count; take the schedule from this run's
@@ -198,18 +206,25 @@ def train(data_dir: Path, out: Path, config: TrainConfig, resume: bool = False, 
     best = max((row.get("val_accuracy", 0.0) for row in history), default=0.0)
     if first_epoch >= config.epochs:
         print(f"already trained {first_epoch} of {config.epochs} epochs", file=sys.stderr)
-    else:
-        model.fit(
-            batches,
-            validation_data=(standardize(val_data.images), keras.utils.to_categorical(val_data.labels, NUM_CLASSES)),
-            epochs=config.epochs,
-            initial_epoch=first_epoch,
-            callbacks=[EpochRecorder(out, best)],
-            verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
+    validation = (standardize(val_data.images), keras.utils.to_categorical(val_data.labels, NUM_CLASSES))
+    show_progress = sys.stderr.isatty() if verbose is None else bool(verbose)
+    for epoch in range(first_epoch, config.epochs):
+        row = run_epoch(model, batches, epoch, validation, config.epochs, show_progress)
+        best = record_epoch(model, out, row, best)
+        print(
+            f"epoch {row['epoch']}/{config.epochs}: loss {row['loss']:.4f} accuracy {row['accuracy']:.4f} "
+            f"val_accuracy {row['val_accuracy']:.4f} ({row['seconds']:.0f} s)",
+            file=sys.stderr,
+            flush=True,
         )
-    final = out / "model.keras"
-    shutil.copyfile(out / "best.keras", final)
-    return final
+    return export_model(out / "best.keras", out / "model.keras")
+
+
+def export_model(checkpoint: Path, target: Path) -> Path:
+    """Write the inference-only model (no optimizer state: half the size) for shipping."""
+    model = keras.models.load_model(checkpoint, compile=False)
+    model.save(target)
+    return target
 
 
 def _jsonable(value):

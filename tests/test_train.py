@@ -29,6 +29,7 @@ def test_train_then_resume(tmp_path: Path) -> None:
     out = tmp_path / "run"
     model_path = train(tmp_path / "data", out, TINY, verbose=0)
     assert model_path == out / "model.keras" and model_path.is_file()
+    assert model_path.stat().st_size < (out / "best.keras").stat().st_size  # shipped without optimizer state
     for name in ("last.keras", "best.keras", "history.csv", "curves.png", "config.json"):
         assert (out / name).is_file(), name
     assert [row["epoch"] for row in read_history(out / "history.csv")] == [1]
