@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-from fer.backend import keras  # noqa: E402
-from fer.model import ModelConfig, build_model  # noqa: E402
+from fer.backend import keras
+from fer.model import ModelConfig, build_model
 
 
 def median_ms(call, repeats: int) -> float:

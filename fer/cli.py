@@ -23,9 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, type=Path, help="folder for the PNGs and report.md")
 
     train = commands.add_parser("train", help="train the expression classifier")
-    train.add_argument("--data", required=True, type=Path, help="folder holding train/ and test/")
+    train.add_argument("--data", required=True, type=Path, help="folder holding train/ and test/, or the CSV")
     train.add_argument("--out", required=True, type=Path, help="folder for checkpoints, curves and the model")
-    train.add_argument("--epochs", type=int, default=60)
+    train.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's, see TrainConfig)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
     train.add_argument("--seed", type=int, default=0)
 
@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("evaluation"),
         help="folder for confusion.png and metrics.json (default: ./evaluation)",
     )
+    evaluate.add_argument("--usage", help="with a CSV: score only rows of this Usage (e.g. PublicTest)")
     evaluate.add_argument("--flip", action="store_true", help="average with the mirrored face (2x the cost)")
     return parser
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (DataError, FileNotFoundError, ValueError) as error:
+    except (DataError, FileNotFoundError) as error:
         print(f"fer {args.command}: {error}", file=sys.stderr)
         return 2
 
@@ -63,7 +64,8 @@ def _data_report(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from fer.train import TrainConfig, train
 
-    model_path = train(args.data, args.out, TrainConfig(epochs=args.epochs, seed=args.seed), resume=args.resume)
+    config = TrainConfig(seed=args.seed) if args.epochs is None else TrainConfig(epochs=args.epochs, seed=args.seed)
+    model_path = train(args.data, args.out, config, resume=args.resume)
     print(f"best model: {model_path}")
     return 0
 
@@ -71,7 +73,7 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from fer.evaluate import evaluate_folder
 
-    result = evaluate_folder(args.data, args.model, flip=args.flip, out=args.out)
+    result = evaluate_folder(args.data, args.model, flip=args.flip, out=args.out, usage=args.usage)
     if args.json:
         print(json.dumps(result.to_json()))
     else:

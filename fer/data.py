@@ -16,10 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.labels import CLASS_INDEX, CLASSES
+from fer.labels import CLASS_INDEX, CLASSES, NUM_CLASSES
+from fer.preprocess import INPUT_SIZE, to_gray48
 
-IMAGE_SIZE = 48
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
+RESIZED = "resized to 48x48 (kept)"
 
 
 class DataError(ValueError):
@@ -32,39 +33,54 @@ class FaceDataset:
 
     images: np.ndarray  # (N, 48, 48) uint8
     labels: np.ndarray  # (N,) int64
-    sources: list[str]  # file path, or "csv:<row>", per image
-    problems: Counter = field(default_factory=Counter)  # reason -> count of skipped files
+    sources: list[str]  # file path, or "<csv>:<line>", per image
+    problems: Counter = field(default_factory=Counter)  # reason -> number of files affected
     problem_examples: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> FaceDataset:
+        return cls(np.empty((0, INPUT_SIZE, INPUT_SIZE), np.uint8), np.empty(0, np.int64), [])
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def class_counts(self) -> dict[str, int]:
-        counts = np.bincount(self.labels, minlength=len(CLASSES))
+        counts = np.bincount(self.labels, minlength=NUM_CLASSES)
         return {name: int(counts[i]) for i, name in enumerate(CLASSES)}
 
     def present_classes(self) -> list[str]:
         return [name for name, n in self.class_counts().items() if n > 0]
 
     def subset(self, indices: np.ndarray) -> FaceDataset:
-        return FaceDataset(
-            images=self.images[indices],
-            labels=self.labels[indices],
-            sources=[self.sources[i] for i in indices],
-        )
+        """The chosen rows; load problems stay with the whole set they were found in."""
+        return FaceDataset(self.images[indices], self.labels[indices], [self.sources[i] for i in indices])
 
-    def _skip(self, reason: str, source: str) -> None:
+    def note(self, reason: str, source: str) -> None:
+        """Count a file that was skipped or altered while loading, keeping a few examples."""
         self.problems[reason] += 1
         examples = self.problem_examples.setdefault(reason, [])
         if len(examples) < 5:
             examples.append(source)
 
 
-def load_dataset(path: str | Path) -> FaceDataset:
-    """Load either layout: a ``.csv`` file, or a folder of class subfolders."""
+def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
+    """Per-class loss weights ``(mean_count / count) ** power``, normalised to mean 1 over samples.
+
+    ``power`` 0 means no reweighting, 1 full inverse frequency; classes absent
+    from ``labels`` get weight 0.
+    """
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
+    present = counts > 0
+    weights = np.zeros(NUM_CLASSES)
+    weights[present] = (counts[present].mean() / counts[present]) ** power
+    return weights / (weights[labels].mean() if len(labels) else 1.0)
+
+
+def load_dataset(path: str | Path, usage: str | None = None) -> FaceDataset:
+    """Either layout: a ``.csv`` file (optionally one ``Usage`` split), or a folder of class subfolders."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".csv":
-        return load_csv(path)
+        return load_csv(path, usage)
     return load_image_folder(path)
 
 
@@ -76,25 +92,25 @@ def load_image_folder(root: str | Path) -> FaceDataset:
     class_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name.lower() in CLASS_INDEX]
     if not class_dirs:
         raise DataError(f"{root} holds no class folders; expected subfolders named any of: {', '.join(CLASSES)}")
-    dataset = FaceDataset(np.empty((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8), np.empty(0, np.int64), [])
+    dataset = FaceDataset.empty()
     images: list[np.ndarray] = []
     labels: list[int] = []
     for class_dir in class_dirs:
         label = CLASS_INDEX[class_dir.name.lower()]
         for file in sorted(class_dir.iterdir()):
             if file.is_dir():
-                dataset._skip("subfolder inside a class folder", str(file))
+                dataset.note("subfolder inside a class folder (skipped)", str(file))
                 continue
             if file.suffix.lower() not in IMAGE_SUFFIXES:
-                dataset._skip("not an image file", str(file))
+                dataset.note("not an image file (skipped)", str(file))
                 continue
             image = _read_gray(file)
             if image is None:
-                dataset._skip("unreadable image", str(file))
+                dataset.note("unreadable image (skipped)", str(file))
                 continue
-            if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
-                dataset._skip(f"resized from {image.shape[1]}x{image.shape[0]}", str(file))
-                image = cv2.resize(image, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
+            if image.shape != (INPUT_SIZE, INPUT_SIZE):
+                dataset.note(RESIZED, str(file))
+                image = to_gray48(image)
             images.append(image)
             labels.append(label)
             dataset.sources.append(str(file))
@@ -102,39 +118,50 @@ def load_image_folder(root: str | Path) -> FaceDataset:
 
 
 def load_csv(path: str | Path, usage: str | None = None) -> FaceDataset:
-    """Read the competition CSV (``emotion,pixels[,Usage]``), optionally one ``Usage`` split."""
+    """Read the competition CSV (``emotion,pixels[,Usage]``): all rows, or one ``Usage`` split."""
+    splits = load_csv_splits(path, by_usage=usage is not None)
+    return splits.get(usage if usage is not None else "all", FaceDataset.empty())
+
+
+def load_csv_splits(path: str | Path, by_usage: bool = True) -> dict[str, FaceDataset]:
+    """Read the CSV once; one data set per ``Usage`` value (or ``"all"``), problems counted per split."""
     path = Path(path)
-    dataset = FaceDataset(np.empty((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8), np.empty(0, np.int64), [])
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    with path.open(newline="") as handle:
+    rows: dict[str, tuple[FaceDataset, list[np.ndarray], list[int]]] = {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or not {"emotion", "pixels"} <= set(reader.fieldnames):
             raise DataError(f"{path} is not a FER2013 CSV: it needs the columns emotion and pixels")
-        for row_number, row in enumerate(reader, start=2):
-            if usage is not None and row.get("Usage") != usage:
-                continue
-            source = f"{path}:{row_number}"
+        for line, row in enumerate(reader, start=2):
+            split = (row.get("Usage") or "unlabelled") if by_usage else "all"
+            dataset, images, labels = rows.setdefault(split, (FaceDataset.empty(), [], []))
+            source = f"{path}:{line}"
             try:
                 label = int(row["emotion"])
                 pixels = np.array(row["pixels"].split(), dtype=np.float64)
-            except (TypeError, ValueError):
-                dataset._skip("unparsable row", source)
+            except (TypeError, ValueError, AttributeError):  # AttributeError: a short row has no pixels
+                dataset.note("unparsable row (skipped)", source)
                 continue
-            if not 0 <= label < len(CLASSES):
-                dataset._skip("label out of range", source)
+            if not 0 <= label < NUM_CLASSES:
+                dataset.note("label out of range (skipped)", source)
                 continue
-            if pixels.size != IMAGE_SIZE * IMAGE_SIZE or pixels.min() < 0 or pixels.max() > 255:
-                dataset._skip("pixels not 48x48 values in 0..255", source)
+            if (
+                pixels.size != INPUT_SIZE * INPUT_SIZE
+                or not np.isfinite(pixels).all()
+                or not (pixels.min() >= 0 and pixels.max() <= 255)
+            ):
+                dataset.note("pixels not 48x48 values in 0..255 (skipped)", source)
                 continue
-            images.append(pixels.reshape(IMAGE_SIZE, IMAGE_SIZE).astype(np.uint8))
+            images.append(pixels.reshape(INPUT_SIZE, INPUT_SIZE).astype(np.uint8))
             labels.append(label)
             dataset.sources.append(source)
-    return _finish(dataset, images, labels)
+    return {split: _finish(dataset, images, labels) for split, (dataset, images, labels) in rows.items()}
 
 
 def _read_gray(file: Path) -> np.ndarray | None:
-    data = np.fromfile(file, dtype=np.uint8)
+    try:
+        data = np.fromfile(file, dtype=np.uint8)
+    except OSError:
+        return None
     if data.size == 0:
         return None
     return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)

@@ -8,7 +8,6 @@ Everything is written as PNGs plus ``report.md``.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +16,9 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from fer.data import DataError, FaceDataset, load_csv, load_image_folder
+from fer.data import DataError, FaceDataset, class_weights, load_csv_splits, load_image_folder
 from fer.labels import CLASS_INDEX, CLASSES
 from fer.plots import plot_class_distribution, save_image_grid
-from fer.train import class_weights
 
 NEAR_DUPLICATE_BITS = 4  # max differing bits of the 64-bit pHash for a near-duplicate pair
 BLANK_STD = 2.0  # pixel std (0..255) below which an image is effectively one flat colour
@@ -30,6 +28,8 @@ SAMPLES_PER_CLASS = 24
 
 @dataclass
 class SplitAudit:
+    """What the audit found in one split; ``digests`` and ``phashes`` are per image, for cross-split checks."""
+
     name: str
     dataset: FaceDataset
     exact_duplicate_images: int = 0  # images that repeat an earlier one in the split, pixel for pixel
@@ -39,13 +39,13 @@ class SplitAudit:
     low_contrast: list[int] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)
     phashes: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    informative: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # rows that are not blank
 
 
 def load_splits(path: Path) -> dict[str, FaceDataset]:
     """A CSV (split by its Usage column), a folder of split folders, or a single class-folder tree."""
     if path.is_file():
-        usages = sorted(_csv_usages(path))
-        return {u: load_csv(path, usage=u) for u in usages} if usages else {"all": load_csv(path)}
+        return load_csv_splits(path)
     if not path.is_dir():
         raise DataError(f"{path} is neither a folder nor a CSV file")
     if any(d.is_dir() and d.name.lower() in CLASS_INDEX for d in path.iterdir()):
@@ -57,11 +57,6 @@ def load_splits(path: Path) -> dict[str, FaceDataset]:
     if not splits:
         raise DataError(f"{path} holds no class folders ({', '.join(CLASSES)}), directly or one level down")
     return splits
-
-
-def _csv_usages(path: Path) -> set[str]:
-    with path.open(newline="") as handle:
-        return {row["Usage"] for row in csv.DictReader(handle) if row.get("Usage")}
 
 
 def audit_split(name: str, dataset: FaceDataset) -> SplitAudit:
@@ -82,7 +77,10 @@ def audit_split(name: str, dataset: FaceDataset) -> SplitAudit:
     audit.phashes = np.array(
         [int(str(imagehash.phash(Image.fromarray(im))), 16) for im in dataset.images], dtype=np.uint64
     )
-    audit.near_duplicate_pairs = count_close_pairs(audit.phashes, audit.phashes, same_set=True)
+    # Blank images all hash alike; they are reported on their own, not as thousands of pairs.
+    audit.informative = np.flatnonzero(stds >= BLANK_STD)
+    hashes = audit.phashes[audit.informative]
+    audit.near_duplicate_pairs = count_close_pairs(hashes, hashes, same_set=True)
     return audit
 
 
@@ -90,11 +88,12 @@ def count_close_pairs(a: np.ndarray, b: np.ndarray, same_set: bool, max_bits: in
     """Pairs (i, j) with Hamming distance <= max_bits between 64-bit hashes; i < j when ``same_set``."""
     total = 0
     for start in range(0, len(a), 512):
-        block = a[start : start + 512, None] ^ b[None, :]
-        close = np.bitwise_count(block) <= max_bits
+        rows = a[start : start + 512]
+        # with one set, compare each row only to the hashes after it (the upper triangle)
+        columns_from = start if same_set else 0
+        close = np.bitwise_count(rows[:, None] ^ b[None, columns_from:]) <= max_bits
         if same_set:
-            rows = np.arange(start, start + len(block))[:, None]
-            close &= np.arange(len(b))[None, :] > rows
+            close &= np.arange(columns_from, len(b))[None, :] > np.arange(start, start + len(rows))[:, None]
         total += int(close.sum())
     return total
 
@@ -116,7 +115,7 @@ def _overview_table(audits: list[SplitAudit]) -> list[str]:
     lines = ["| split | images | " + " | ".join(CLASSES) + " | skipped files |", "|---" * (len(CLASSES) + 3) + "|"]
     for a in audits:
         counts = a.dataset.class_counts()
-        skipped = sum(a.dataset.problems.values())
+        skipped = sum(n for reason, n in a.dataset.problems.items() if "skipped" in reason)
         lines.append(
             f"| {a.name} | {len(a.dataset)} | " + " | ".join(str(counts[c]) for c in CLASSES) + f" | {skipped} |"
         )
@@ -150,7 +149,7 @@ def _split_section(a: SplitAudit, out: Path) -> list[str]:
     lines += [
         f"- Exact duplicates (pixel-identical to an earlier image of this split): **{a.exact_duplicate_images}**"
         f" ({a.exact_duplicate_conflicts} of them labelled differently from their twin)",
-        f"- Near-duplicate pairs (pHash within {NEAR_DUPLICATE_BITS} of 64 bits, exact ones included):"
+        f"- Near-duplicate pairs (pHash within {NEAR_DUPLICATE_BITS} of 64 bits, exact ones included, blanks excluded):"
         f" **{a.near_duplicate_pairs}**",
         f"- Blank images (pixel std < {BLANK_STD}): **{len(a.blank)}**",
         f"- Low-contrast images ({BLANK_STD} <= std < {LOW_CONTRAST_STD}): **{len(a.low_contrast)}**",
@@ -179,10 +178,11 @@ def _cross_split_section(audits: list[SplitAudit]) -> list[str]:
     lines = ["## Across splits", ""]
     for i, a in enumerate(audits):
         for b in audits[i + 1 :]:
-            shared = len(set(a.digests) & set(b.digests))
-            near = count_close_pairs(a.phashes, b.phashes, same_set=False)
+            in_b = set(b.digests)
+            shared = sum(digest in in_b for digest in a.digests)
+            near = count_close_pairs(a.phashes[a.informative], b.phashes[b.informative], same_set=False)
             lines.append(
-                f"- `{a.name}` vs `{b.name}`: {shared} pixel-identical images in both;"
-                f" {near} near-duplicate pairs (pHash within {NEAR_DUPLICATE_BITS} bits)"
+                f"- `{a.name}` vs `{b.name}`: {shared} images of `{a.name}` are pixel-identical to one in"
+                f" `{b.name}`; {near} near-duplicate pairs (pHash within {NEAR_DUPLICATE_BITS} bits, blanks excluded)"
             )
     return [*lines, ""]

@@ -6,19 +6,23 @@ import json
 from pathlib import Path
 
 from fer.classifier import EmotionClassifier
-from fer.data import load_dataset
+from fer.data import DataError, load_dataset
 from fer.metrics import ClassificationReport, classification_report
 from fer.plots import plot_confusion
 from fer.preprocess import standardize
 
 
 def evaluate_folder(
-    data: Path, model_path: Path | None = None, flip: bool = False, out: Path | None = None
+    data: Path,
+    model_path: Path | None = None,
+    flip: bool = False,
+    out: Path | None = None,
+    usage: str | None = None,
 ) -> ClassificationReport:
     """Score a model on a class-folder tree (any subset of classes) or a FER2013 CSV."""
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, usage)
     if len(dataset) == 0:
-        raise ValueError(f"no readable images found in {data}")
+        raise DataError(f"no readable images found in {data}" + (f" with Usage {usage}" if usage else ""))
     classifier = EmotionClassifier(model_path, flip_average=flip)
     probabilities = classifier.predict_prepared(standardize(dataset.images))
     report = classification_report(dataset.labels, probabilities.argmax(axis=1))

@@ -28,7 +28,8 @@ class ClassificationReport:
     confusion: np.ndarray
     classes: tuple[str, ...] = CLASSES
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
+        """The ``fer evaluate --json`` object (see README)."""
         return {
             "n": self.n,
             "accuracy": self.accuracy,
@@ -42,7 +43,7 @@ class ClassificationReport:
         lines = [
             f"images: {self.n}",
             f"accuracy: {self.accuracy:.4f}",
-            f"macro-F1 (classes present): {self.macro_f1:.4f}",
+            f"macro-F1: {self.macro_f1:.4f}",
             "",
             f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
         ]
@@ -54,10 +55,11 @@ class ClassificationReport:
 
 
 def classification_report(true: np.ndarray, predicted: np.ndarray) -> ClassificationReport:
-    """Metrics for integer labels. Macro-F1 averages the classes that occur in ``true``.
+    """Metrics for integer labels.
 
-    Classes absent from the data (a folder holding only some class folders)
-    would otherwise count as F1 = 0 and say nothing about the model.
+    Macro-F1 averages the classes that occur in ``true`` or ``predicted``
+    (scikit-learn's convention): a class missing from a partial folder does
+    not count as F1 = 0, but wrongly predicting it still costs.
     """
     true = np.asarray(true, dtype=np.int64)
     predicted = np.asarray(predicted, dtype=np.int64)
@@ -66,7 +68,7 @@ def classification_report(true: np.ndarray, predicted: np.ndarray) -> Classifica
     confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     np.add.at(confusion, (true, predicted), 1)
     per_class: dict[str, ClassMetrics] = {}
-    f1_present = []
+    f1_counted = []
     for i, name in enumerate(CLASSES):
         tp = confusion[i, i]
         predicted_i = confusion[:, i].sum()
@@ -75,9 +77,9 @@ def classification_report(true: np.ndarray, predicted: np.ndarray) -> Classifica
         recall = tp / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[name] = ClassMetrics(float(precision), float(recall), float(f1), support)
-        if support:
-            f1_present.append(f1)
+        if support or predicted_i:
+            f1_counted.append(f1)
     n = len(true)
     accuracy = float(np.trace(confusion) / n) if n else 0.0
-    macro_f1 = float(np.mean(f1_present)) if f1_present else 0.0
+    macro_f1 = float(np.mean(f1_counted)) if f1_counted else 0.0
     return ClassificationReport(n, accuracy, macro_f1, per_class, confusion)

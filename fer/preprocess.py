@@ -48,9 +48,15 @@ def standardize(images: np.ndarray) -> np.ndarray:
 
 
 def prepare_faces(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
-    """A batch of crops of any sizes -> the (N, 48, 48, 1) float32 tensor the model takes."""
-    if isinstance(crops, np.ndarray) and crops.ndim == 3 and crops.shape[1:] == (INPUT_SIZE, INPUT_SIZE):
-        gray = crops.astype(np.uint8, copy=False)
-    else:
-        gray = np.stack([to_gray48(c) for c in crops]) if len(crops) else np.empty((0, 48, 48), np.uint8)
-    return standardize(gray)
+    """A batch of crops of any sizes -> the (N, 48, 48, 1) float32 tensor the model takes.
+
+    ``crops`` is a list of crops, or an array whose first axis is the batch.
+    """
+    if isinstance(crops, np.ndarray):
+        if crops.ndim not in (3, 4) or (crops.ndim == 3 and crops.shape[2] in (3, 4) and crops.shape[1] > 4):
+            raise ValueError(f"an array of shape {crops.shape} is not a batch of crops; pass a single crop as [crop]")
+        if crops.dtype == np.uint8 and crops.shape[1:3] == (INPUT_SIZE, INPUT_SIZE) and crops.ndim == 3:
+            return standardize(crops)
+    if len(crops) == 0:
+        return standardize(np.empty((0, INPUT_SIZE, INPUT_SIZE), np.uint8))
+    return standardize(np.stack([to_gray48(c) for c in crops]))

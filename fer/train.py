@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from fer.augment import AugmentConfig, augment_batch
 from fer.backend import keras
-from fer.data import FaceDataset, load_dataset
+from fer.data import DataError, FaceDataset, class_weights, load_csv_splits, load_dataset
 from fer.labels import CLASSES, NUM_CLASSES
 from fer.model import ModelConfig, build_model
 from fer.plots import plot_training_curves
@@ -35,7 +35,9 @@ HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lear
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 60
+    """Everything that defines a training run; recorded in ``config.json`` beside the model."""
+
+    epochs: int = 45
     batch_size: int = 64
     peak_learning_rate: float = 0.03
     warmup_epochs: int = 2
@@ -46,15 +48,6 @@ class TrainConfig:
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-
-
-def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
-    """Per-class loss weights ``(mean_count / count) ** power``, normalised to mean 1 over samples."""
-    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
-    present = counts > 0
-    weights = np.zeros(NUM_CLASSES)
-    weights[present] = (counts[present].mean() / counts[present]) ** power
-    return weights / (weights[labels].mean() if len(labels) else 1.0)
 
 
 class AugmentedBatches:
@@ -150,15 +143,19 @@ def record_epoch(model: keras.Model, out: Path, row: dict[str, float], best_so_f
     if row["val_accuracy"] > best_so_far:
         best_so_far = row["val_accuracy"]
         _atomic_save(model, out / "best.keras")
-    history = out / "history.csv"
-    new_file = not history.exists()
-    with history.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS)
-        if new_file:
-            writer.writeheader()
-        writer.writerow(row)
-    plot_training_curves(read_history(history), out / "curves.png")
+    history = [*read_history(out / "history.csv"), row]
+    _write_history(out / "history.csv", history)
+    plot_training_curves(history, out / "curves.png")
     return best_so_far
+
+
+def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
+    partial = path.with_suffix(".partial")
+    with partial.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    partial.replace(path)
 
 
 def _atomic_save(model: keras.Model, path: Path) -> None:
@@ -175,39 +172,54 @@ def read_history(path: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
 
 
-def train(data_dir: Path, out: Path, config: TrainConfig, resume: bool = False, verbose: int | None = None) -> Path:
-    """Train (or resume) and return the path of the best model (by test-split accuracy)."""
+def load_train_and_validation(data: Path) -> tuple[FaceDataset, FaceDataset]:
+    """``data/train`` + ``data/test`` folders, or a competition CSV (Training + PublicTest rows)."""
+    if data.is_file():
+        splits = load_csv_splits(data)
+        train_data, val_data = splits.get("Training"), splits.get("PublicTest")
+    else:
+        train_data, val_data = load_dataset(data / "train"), load_dataset(data / "test")
+    if train_data is None or len(train_data) == 0:
+        raise DataError(f"no training images found in {data}")
+    if val_data is None or len(val_data) == 0:
+        raise DataError(f"no test images found in {data} (needed to select the best epoch)")
+    return train_data, val_data
+
+
+def train(data: Path, out: Path, config: TrainConfig, resume: bool = False, verbose: bool | None = None) -> Path:
+    """Train (or resume) and return the path of the exported best model (by test-split accuracy)."""
+    if config.epochs < 1:
+        raise ValueError("--epochs must be at least 1")
+    train_data, val_data = load_train_and_validation(data)
     out.mkdir(parents=True, exist_ok=True)
-    train_data = load_dataset(data_dir / "train")
-    val_data = load_dataset(data_dir / "test")
-    if len(train_data) == 0:
-        raise ValueError(f"no training images found under {data_dir / 'train'}")
     keras.utils.set_random_seed(config.seed)
-    history = read_history(out / "history.csv") if resume else []
-    first_epoch = len(history)
-    if resume and first_epoch == 0:
-        print(f"--resume: nothing to resume in {out}, starting fresh", file=sys.stderr)
-    if not resume:
-        for stale in ("history.csv", "last.keras", "best.keras"):
-            (out / stale).unlink(missing_ok=True)
     batches = AugmentedBatches(train_data, config)
-    if first_epoch:
-        model = keras.models.load_model(out / "last.keras")
+    checkpoint = out / "last.keras"
+    if resume and checkpoint.is_file():
+        model = keras.models.load_model(checkpoint)
         # Keep weights, momentum and step count; take the schedule from this run's
         # config so a resumed run can also be extended with a larger --epochs.
         model.optimizer.learning_rate = learning_rate_schedule(config, len(batches))
-        saved = json.loads((out / "config.json").read_text())["train"]
-        if saved != _jsonable(asdict(config)):
-            print("--resume: the config differs from the recorded one; continuing with the new one", file=sys.stderr)
+        # The checkpoint, not history.csv, says how far training got: a run killed
+        # between saving the two must neither repeat nor skip an epoch.
+        first_epoch = int(model.optimizer.iterations) // len(batches)
+        history = [row for row in read_history(out / "history.csv") if row["epoch"] <= first_epoch]
+        _write_history(out / "history.csv", history)
+        _warn_if_config_changed(out / "config.json", config)
     else:
+        if resume:
+            print(f"--resume: no checkpoint in {out}, starting fresh", file=sys.stderr)
+        for stale in ("history.csv", "last.keras", "best.keras"):
+            (out / stale).unlink(missing_ok=True)
         model = build_model(config.model)
         compile_model(model, config, len(batches))
+        first_epoch, history = 0, []
     _write_run_record(out, config, train_data, val_data)
-    best = max((row.get("val_accuracy", 0.0) for row in history), default=0.0)
+    best = max((row["val_accuracy"] for row in history), default=-math.inf)
     if first_epoch >= config.epochs:
         print(f"already trained {first_epoch} of {config.epochs} epochs", file=sys.stderr)
     validation = (standardize(val_data.images), keras.utils.to_categorical(val_data.labels, NUM_CLASSES))
-    show_progress = sys.stderr.isatty() if verbose is None else bool(verbose)
+    show_progress = sys.stderr.isatty() if verbose is None else verbose
     for epoch in range(first_epoch, config.epochs):
         row = run_epoch(model, batches, epoch, validation, config.epochs, show_progress)
         best = record_epoch(model, out, row, best)
@@ -220,15 +232,16 @@ def train(data_dir: Path, out: Path, config: TrainConfig, resume: bool = False, 
     return export_model(out / "best.keras", out / "model.keras")
 
 
+def _warn_if_config_changed(path: Path, config: TrainConfig) -> None:
+    if path.is_file() and json.loads(path.read_text())["train"] != json.loads(json.dumps(asdict(config))):
+        print("--resume: the config differs from the recorded one; continuing with the new one", file=sys.stderr)
+
+
 def export_model(checkpoint: Path, target: Path) -> Path:
     """Write the inference-only model (no optimizer state: half the size) for shipping."""
     model = keras.models.load_model(checkpoint, compile=False)
     model.save(target)
     return target
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value))
 
 
 def _write_run_record(out: Path, config: TrainConfig, train_data: FaceDataset, val_data: FaceDataset) -> None:

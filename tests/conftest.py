@@ -55,4 +55,6 @@ def fer_csv(tmp_path: Path) -> Path:
         writer.writerow([3, "1 2 3", "Training"])  # too few pixels
         writer.writerow([9, " ".join(["0"] * 2304), "Training"])  # label out of range
         writer.writerow(["x", " ".join(["0"] * 2304), "Training"])  # unparsable label
+        writer.writerow([2, " ".join(["nan"] * 2304), "Training"])  # not a number
+        writer.writerow([2])  # row cut short
     return path

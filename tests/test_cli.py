@@ -37,7 +37,12 @@ def test_evaluate_json_contract_on_a_tiny_folder(image_tree: Path, tmp_path: Pat
     assert confusion.shape == (7, 7) and confusion.sum() == 19
     # rows are true classes: only angry, happy and sad occur
     assert confusion.sum(axis=1).tolist() == [6, 0, 0, 6, 7, 0, 0]
-    assert payload["per_class"]["sad"]["support"] == 7
+    assert list(payload["per_class"]) == list(CLASSES)
+    for name, row in payload["per_class"].items():
+        assert set(row) == {"precision", "recall", "f1", "support"}, name
+        assert all(0 <= row[k] <= 1 for k in ("precision", "recall", "f1"))
+    assert [payload["per_class"][c]["support"] for c in CLASSES] == [6, 0, 0, 6, 7, 0, 0]
+    assert 0 <= payload["macro_f1"] <= 1 and isinstance(payload["n"], int)
     assert payload["accuracy"] == np.trace(confusion) / 19
     assert (out / "confusion.png").is_file() and json.loads((out / "metrics.json").read_text()) == payload
 
@@ -66,7 +71,8 @@ def test_data_report_finds_duplicates_and_blank_images(tmp_path: Path) -> None:
     report = (tmp_path / "report" / "report.md").read_text()
     assert "Exact duplicates (pixel-identical to an earlier image of this split): **1** (1 of them" in report
     assert "Blank images (pixel std < 2.0): **1**" in report
-    assert "`test` vs `train`: 1 pixel-identical images in both" in report
+    assert "`test` vs `train`: 1 images of `test` are pixel-identical to one in `train`" in report
+    assert "| disgust | 0 | 0.0% | 0.00 | 0.00 |" in report  # class weights table, absent class
     for png in ("classes_train.png", "samples_train_happy.png", "samples_test_fear.png"):
         assert (tmp_path / "report" / png).is_file()
 
@@ -91,3 +97,17 @@ def test_evaluate_on_part_of_the_real_test_split(tmp_path: Path) -> None:
     assert payload["n"] == 80
     # happy and surprise are the model's easiest classes; a broken pipeline would be near chance
     assert payload["accuracy"] > 0.6
+
+
+def test_data_report_reads_the_competition_csv(fer_csv: Path, tmp_path: Path) -> None:
+    result = run_fer("data-report", "--data", str(fer_csv), "--out", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stderr
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "| Training | 10 |" in report and "| PublicTest | 4 |" in report
+    assert "unparsable row (skipped): 2" in report
+
+
+def test_evaluate_csv_usage_filter(fer_csv: Path, tmp_path: Path) -> None:
+    result = run_fer("evaluate", "--data", str(fer_csv), "--usage", "PublicTest", "--json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n"] == 4

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer.data import DataError, load_csv, load_dataset, load_image_folder
+from fer.data import DataError, load_csv, load_csv_splits, load_dataset, load_image_folder
 from fer.labels import CLASSES
 
 
@@ -17,7 +17,9 @@ def test_image_folder_reads_subset_of_classes_and_counts_bad_files(image_tree: P
     assert counts["angry"] == 6 and counts["happy"] == 6 and counts["sad"] == 7
     assert counts["disgust"] == 0
     assert data.present_classes() == ["angry", "happy", "sad"]
-    assert data.problems == Counter({"unreadable image": 2, "not an image file": 1, "resized from 96x96": 1})
+    assert data.problems == Counter(
+        {"unreadable image (skipped)": 2, "not an image file (skipped)": 1, "resized to 48x48 (kept)": 1}
+    )
     assert all(Path(s).exists() for s in data.sources)
 
 
@@ -43,8 +45,26 @@ def test_csv_reads_rows_and_counts_bad_ones(fer_csv: Path) -> None:
     assert len(data) == 14
     assert list(data.labels[:7]) == list(range(7))
     assert data.problems == Counter(
-        {"pixels not 48x48 values in 0..255": 1, "label out of range": 1, "unparsable row": 1}
+        {
+            "pixels not 48x48 values in 0..255 (skipped)": 2,  # too few values; a NaN
+            "label out of range (skipped)": 1,
+            "unparsable row (skipped)": 2,  # bad label; a row cut short
+        }
     )
+
+
+def test_csv_with_a_byte_order_mark(fer_csv: Path, tmp_path: Path) -> None:
+    with_bom = tmp_path / "bom.csv"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + fer_csv.read_bytes())
+    assert len(load_csv(with_bom)) == 14
+
+
+def test_csv_splits_are_read_in_one_pass(fer_csv: Path) -> None:
+    splits = load_csv_splits(fer_csv)
+    # the row cut short has no Usage either: it is counted in a split of its own
+    assert {name: len(d) for name, d in splits.items()} == {"Training": 10, "PublicTest": 4, "unlabelled": 0}
+    assert sum(splits["Training"].problems.values()) == 4
+    assert splits["unlabelled"].problems == Counter({"unparsable row (skipped)": 1})
 
 
 def test_csv_usage_filter(fer_csv: Path) -> None:

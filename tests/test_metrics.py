@@ -21,6 +21,13 @@ def test_known_confusion() -> None:
     assert report.confusion.shape == (len(CLASSES), len(CLASSES))
 
 
+def test_macro_f1_counts_classes_predicted_but_absent() -> None:
+    # only happy in the data; one face wrongly called sad: sad's F1 of 0 is averaged in
+    report = classification_report(np.array([3, 3, 3, 3]), np.array([3, 3, 3, 4]))
+    assert report.per_class["happy"].f1 == pytest.approx(2 * 0.75 / 1.75)
+    assert report.macro_f1 == pytest.approx((2 * 0.75 / 1.75 + 0.0) / 2)
+
+
 def test_json_shape() -> None:
     result = classification_report(np.array([1, 2]), np.array([1, 1])).to_json()
     assert set(result) == {"n", "accuracy", "macro_f1", "classes", "per_class", "confusion"}

@@ -36,3 +36,13 @@ def test_empty_batch() -> None:
 def test_empty_crop_is_rejected() -> None:
     with pytest.raises(ValueError, match="non-empty"):
         to_gray48(np.zeros((0, 10), np.uint8))
+
+
+def test_float_batch_takes_the_same_path_as_a_list() -> None:
+    batch = np.full((1, 48, 48), 300.0)
+    np.testing.assert_array_equal(prepare_faces(batch), prepare_faces([batch[0]]))
+
+
+def test_a_single_colour_crop_passed_as_an_array_is_rejected() -> None:
+    with pytest.raises(ValueError, match=r"pass a single crop as \[crop\]"):
+        prepare_faces(np.zeros((64, 64, 3), np.uint8))

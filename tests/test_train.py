@@ -1,5 +1,6 @@
 """Training end to end on a tiny generated data set, with a tiny network."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -8,8 +9,9 @@ import numpy as np
 
 from fer.augment import AugmentConfig, augment_batch
 from fer.backend import keras
+from fer.data import class_weights
 from fer.model import ModelConfig, build_model
-from fer.train import TrainConfig, class_weights, read_history, train
+from fer.train import TrainConfig, read_history, train
 from tests.conftest import random_face
 
 TINY = TrainConfig(epochs=1, batch_size=8, warmup_epochs=0, model=ModelConfig(widths=(4, 8), convs_per_stage=(1, 1)))
@@ -27,7 +29,7 @@ def test_train_then_resume(tmp_path: Path) -> None:
     make_split(tmp_path / "data" / "train", 8, 0)
     make_split(tmp_path / "data" / "test", 3, 1)
     out = tmp_path / "run"
-    model_path = train(tmp_path / "data", out, TINY, verbose=0)
+    model_path = train(tmp_path / "data", out, TINY, verbose=False)
     assert model_path == out / "model.keras" and model_path.is_file()
     assert model_path.stat().st_size < (out / "best.keras").stat().st_size  # shipped without optimizer state
     for name in ("last.keras", "best.keras", "history.csv", "curves.png", "config.json"):
@@ -36,11 +38,11 @@ def test_train_then_resume(tmp_path: Path) -> None:
     steps_before = int(keras.models.load_model(out / "last.keras").optimizer.iterations)
     assert steps_before == 3  # 24 images / batch 8
 
-    train(tmp_path / "data", out, replace(TINY, epochs=2), resume=True, verbose=0)
+    train(tmp_path / "data", out, replace(TINY, epochs=2), resume=True, verbose=False)
     assert [row["epoch"] for row in read_history(out / "history.csv")] == [1, 2]
     resumed = keras.models.load_model(out / "last.keras")
     assert int(resumed.optimizer.iterations) == 6  # continued, not restarted
-    assert resumed.predict(np.zeros((1, 48, 48, 1), np.float32), verbose=0).shape == (1, 7)
+    assert resumed.predict(np.zeros((1, 48, 48, 1), np.float32), verbose=False).shape == (1, 7)
 
 
 def test_class_weights_favour_rare_classes() -> None:
@@ -65,3 +67,25 @@ def test_model_shape() -> None:
     model = build_model(ModelConfig())
     assert model.input_shape == (None, 48, 48, 1)
     assert model.output_shape == (None, 7)
+
+
+def test_resume_trusts_the_checkpoint_over_the_history(tmp_path: Path) -> None:
+    """A run killed after saving last.keras but before writing history.csv must not repeat the epoch."""
+    make_split(tmp_path / "data" / "train", 8, 0)
+    make_split(tmp_path / "data" / "test", 3, 1)
+    out = tmp_path / "run"
+    train(tmp_path / "data", out, TINY, verbose=False)
+    (out / "history.csv").unlink()
+    train(tmp_path / "data", out, replace(TINY, epochs=2), resume=True, verbose=False)
+    assert int(keras.models.load_model(out / "last.keras").optimizer.iterations) == 6
+    assert [row["epoch"] for row in read_history(out / "history.csv")] == [2]
+
+
+def test_config_and_data_counts_are_recorded(tmp_path: Path) -> None:
+    make_split(tmp_path / "data" / "train", 4, 0)
+    make_split(tmp_path / "data" / "test", 2, 1)
+    train(tmp_path / "data", tmp_path / "run", TINY, verbose=False)
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["train"]["epochs"] == 1 and record["train"]["model"]["widths"] == [4, 8]
+    assert record["data"]["train_counts"]["happy"] == 4 and record["data"]["validation_counts"]["angry"] == 2
+    assert record["classes"][0] == "angry"
