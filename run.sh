@@ -17,8 +17,7 @@ setup() {
     [[ -x .venv/bin/python ]] || python3 -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -r requirements-dev.txt
-    .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>/dev/null \
-        || .venv/bin/python -m pip install --quiet --no-deps -e .
+    .venv/bin/python -m pip install --quiet --no-deps -e .   # the `fer` command
     echo "$wanted" > "$stamp"
 }
 
