@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine:
 #   ./run.sh          set up .venv (first time, or when requirements change) and start the app
+#                     (options go to `streamlit run`, e.g. ./run.sh --server.port 8600)
 #   ./run.sh test     set up .venv and run the test suite (extra arguments go to pytest)
 #   ./run.sh setup    only set up .venv
 set -euo pipefail
@@ -21,8 +22,11 @@ setup() {
     echo "$wanted" > "$stamp"
 }
 
-command=${1:-app}
-shift || true
+command=app
+if [[ $# -gt 0 && $1 != -* ]]; then
+    command=$1
+    shift
+fi
 setup
 case $command in
     app) exec .venv/bin/streamlit run app.py "$@" ;;
