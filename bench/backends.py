@@ -15,27 +15,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("KERAS_BACKEND", "jax")
+
+from timing import median_seconds
 
 from fer.backend import keras
 from fer.model import ModelConfig, build_model
-
-
-def median_ms(call, repeats: int) -> float:
-    for _ in range(3):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1000
 
 
 def main() -> None:
@@ -43,10 +34,10 @@ def main() -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 48, 48, 1)).astype(np.float32)
     y = keras.utils.to_categorical(rng.integers(0, 7, 64), 7)
-    batch64 = median_ms(lambda: model.predict_on_batch(x), 30)
-    batch1 = median_ms(lambda: model.predict_on_batch(x[:1]), 100)
+    batch64 = median_seconds(lambda: model.predict_on_batch(x), 30) * 1000
+    batch1 = median_seconds(lambda: model.predict_on_batch(x[:1]), 100) * 1000
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), loss="categorical_crossentropy")
-    train_step = median_ms(lambda: model.train_on_batch(x, y), 15)
+    train_step = median_seconds(lambda: model.train_on_batch(x, y), 15) * 1000
     print(
         json.dumps(
             {

@@ -17,7 +17,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import median_seconds
 
 from fer.backend import keras
 from fer.classifier import EmotionClassifier
@@ -61,17 +63,6 @@ class MiniXception:
     def predict(self, crops: np.ndarray) -> np.ndarray:
         x = np.stack([cv2.resize(c, (64, 64)) for c in crops]).astype(np.float32)[..., None]
         return np.asarray(self.model.predict_on_batch((x / 255.0 - 0.5) * 2.0))
-
-
-def median_seconds(call: Callable[[], object], repeats: int) -> float:
-    for _ in range(3):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def measure(name: str, predict: Callable[[np.ndarray], np.ndarray], crops: np.ndarray, repeats: int) -> dict:
