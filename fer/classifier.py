@@ -43,10 +43,7 @@ class EmotionClassifier:
 
     def predict(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
         """Face crops (any size; grayscale, BGR or BGRA) -> (N, 7) probabilities in ``CLASSES`` order."""
-        return self.predict_prepared(prepare_faces(crops))
-
-    def predict_prepared(self, batch: np.ndarray) -> np.ndarray:
-        """Already-prepared (N, 48, 48, 1) input -> (N, 7) probabilities."""
+        batch = prepare_faces(crops)
         if len(batch) == 0:
             return np.empty((0, NUM_CLASSES), np.float32)
         probabilities = self._run(batch)

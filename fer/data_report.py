@@ -39,7 +39,10 @@ class SplitAudit:
     low_contrast: list[int] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)
     phashes: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
-    informative: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # rows that are not blank
+
+    def non_blank_hashes(self) -> np.ndarray:
+        """pHashes without the blank images (which all hash alike and would swamp the pair counts)."""
+        return np.delete(self.phashes, self.blank)
 
 
 def load_splits(path: Path) -> dict[str, FaceDataset]:
@@ -77,9 +80,7 @@ def audit_split(name: str, dataset: FaceDataset) -> SplitAudit:
     audit.phashes = np.array(
         [int(str(imagehash.phash(Image.fromarray(im))), 16) for im in dataset.images], dtype=np.uint64
     )
-    # Blank images all hash alike; they are reported on their own, not as thousands of pairs.
-    audit.informative = np.flatnonzero(stds >= BLANK_STD)
-    hashes = audit.phashes[audit.informative]
+    hashes = audit.non_blank_hashes()
     audit.near_duplicate_pairs = count_close_pairs(hashes, hashes, same_set=True)
     return audit
 
@@ -180,7 +181,7 @@ def _cross_split_section(audits: list[SplitAudit]) -> list[str]:
         for b in audits[i + 1 :]:
             in_b = set(b.digests)
             shared = sum(digest in in_b for digest in a.digests)
-            near = count_close_pairs(a.phashes[a.informative], b.phashes[b.informative], same_set=False)
+            near = count_close_pairs(a.non_blank_hashes(), b.non_blank_hashes(), same_set=False)
             lines.append(
                 f"- `{a.name}` vs `{b.name}`: {shared} images of `{a.name}` are pixel-identical to one in"
                 f" `{b.name}`; {near} near-duplicate pairs (pHash within {NEAR_DUPLICATE_BITS} bits, blanks excluded)"

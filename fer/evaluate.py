@@ -9,7 +9,6 @@ from fer.classifier import EmotionClassifier
 from fer.data import DataError, load_dataset
 from fer.metrics import ClassificationReport, classification_report
 from fer.plots import plot_confusion
-from fer.preprocess import standardize
 
 
 def evaluate_folder(
@@ -24,7 +23,7 @@ def evaluate_folder(
     if len(dataset) == 0:
         raise DataError(f"no readable images found in {data}" + (f" with Usage {usage}" if usage else ""))
     classifier = EmotionClassifier(model_path, flip_average=flip)
-    probabilities = classifier.predict_prepared(standardize(dataset.images))
+    probabilities = classifier.predict(dataset.images)
     report = classification_report(dataset.labels, probabilities.argmax(axis=1))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

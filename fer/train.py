@@ -137,16 +137,14 @@ def run_epoch(
     }
 
 
-def record_epoch(model: keras.Model, out: Path, row: dict[str, float], best_so_far: float) -> float:
-    """Append to history.csv, save last.keras (and best.keras if it improved), redraw curves."""
+def record_epoch(model: keras.Model, out: Path, history: list[dict[str, float]], row: dict[str, float]) -> None:
+    """Save last.keras (and best.keras if ``row`` beats ``history``), append ``row``, rewrite history.csv and curves."""
     _atomic_save(model, out / "last.keras")
-    if row["val_accuracy"] > best_so_far:
-        best_so_far = row["val_accuracy"]
+    if row["val_accuracy"] > max((earlier["val_accuracy"] for earlier in history), default=-math.inf):
         _atomic_save(model, out / "best.keras")
-    history = [*read_history(out / "history.csv"), row]
+    history.append(row)
     _write_history(out / "history.csv", history)
     plot_training_curves(history, out / "curves.png")
-    return best_so_far
 
 
 def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
@@ -215,14 +213,13 @@ def train(data: Path, out: Path, config: TrainConfig, resume: bool = False, verb
         compile_model(model, config, len(batches))
         first_epoch, history = 0, []
     _write_run_record(out, config, train_data, val_data)
-    best = max((row["val_accuracy"] for row in history), default=-math.inf)
     if first_epoch >= config.epochs:
         print(f"already trained {first_epoch} of {config.epochs} epochs", file=sys.stderr)
     validation = (standardize(val_data.images), keras.utils.to_categorical(val_data.labels, NUM_CLASSES))
     show_progress = sys.stderr.isatty() if verbose is None else verbose
     for epoch in range(first_epoch, config.epochs):
         row = run_epoch(model, batches, epoch, validation, config.epochs, show_progress)
-        best = record_epoch(model, out, row, best)
+        record_epoch(model, out, history, row)
         print(
             f"epoch {row['epoch']}/{config.epochs}: loss {row['loss']:.4f} accuracy {row['accuracy']:.4f} "
             f"val_accuracy {row['val_accuracy']:.4f} ({row['seconds']:.0f} s)",
