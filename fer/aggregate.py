@@ -1,0 +1,152 @@
+"""From per-face rows to what a teacher reads: a timeline, per-track summaries, session numbers.
+
+State grows with (time bins x tracks), never with frames, so a one-hour video
+costs a few megabytes. Tracks flagged as static (posters, photos) are left out
+of every number at the end, when the flag is known.
+
+The indicators are named for what they are - summaries of *observed facial
+expressions* - and never claim to measure engagement or feelings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fer.detections import Detections
+from fer.labels import CLASSES, NUM_CLASSES
+
+NEGATIVE_CLASSES = ("angry", "disgust", "fear", "sad")
+SHARE_COLUMNS = [f"share_{c}" for c in CLASSES]
+MEAN_COLUMNS = [f"mean_p_{c}" for c in CLASSES]
+INDICATOR_DEFINITIONS = {
+    "expressiveness": "1 - mean P(neutral): how often faces show any non-neutral expression",
+    "positive_negative_balance": "mean P(happy) - mean P(angry + disgust + fear + sad), from -1 to 1",
+}
+
+
+@dataclass
+class _TrackTotals:
+    first_s: float
+    last_s: float
+    frames: int = 0
+    label_counts: np.ndarray | None = None
+    prob_sum: np.ndarray | None = None
+
+    def add(self, time_s: float, label: int, probs: np.ndarray) -> None:
+        if self.label_counts is None:
+            self.label_counts = np.zeros(NUM_CLASSES, np.int64)
+            self.prob_sum = np.zeros(NUM_CLASSES, np.float64)
+        self.last_s = time_s
+        self.frames += 1
+        self.label_counts[label] += 1
+        self.prob_sum += probs
+
+
+class SessionAggregator:
+    """Call ``add`` for every analysed frame (tracked, classified, smoothed detections)."""
+
+    def __init__(self, bin_s: float = 1.0, sample_interval_s: float = 1 / 30) -> None:
+        if bin_s <= 0:
+            raise ValueError("bin_s must be positive")
+        self.bin_s = bin_s
+        self.sample_interval_s = sample_interval_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._bin_track_probs: dict[tuple[int, int], np.ndarray] = defaultdict(lambda: np.zeros(NUM_CLASSES))
+        self._bin_track_frames: dict[tuple[int, int], int] = defaultdict(int)
+        self._tracks: dict[int, _TrackTotals] = {}
+        self.last_bin = -1
+
+    def add(self, detections: Detections, time_s: float) -> None:
+        time_bin = int(time_s // self.bin_s)
+        self.last_bin = max(self.last_bin, time_bin)
+        labels = detections.class_index
+        for track_id, label, probs in zip(detections.track_id, labels, detections.probs, strict=True):
+            key = (time_bin, int(track_id))
+            self._bin_track_probs[key] += probs
+            self._bin_track_frames[key] += 1
+            totals = self._tracks.setdefault(int(track_id), _TrackTotals(time_s, time_s))
+            totals.add(time_s, int(label), probs)
+
+    def timeline(self, exclude: set[int] = frozenset()) -> pd.DataFrame:
+        """One row per bin: ``time_s, faces, share_<class>..., mean_p_<class>...``.
+
+        Each face counts once per bin, with its mean probabilities over the bin;
+        its class there is their argmax. Bins without faces have NaN shares.
+        """
+        n_bins = self.last_bin + 1
+        faces = np.zeros(n_bins, np.int64)
+        label_counts = np.zeros((n_bins, NUM_CLASSES))
+        prob_sums = np.zeros((n_bins, NUM_CLASSES))
+        for (time_bin, track_id), prob_sum in self._bin_track_probs.items():
+            if track_id in exclude:
+                continue
+            mean = prob_sum / self._bin_track_frames[(time_bin, track_id)]
+            faces[time_bin] += 1
+            label_counts[time_bin, mean.argmax()] += 1
+            prob_sums[time_bin] += mean
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = label_counts / faces[:, None]
+            means = prob_sums / faces[:, None]
+        frame = pd.DataFrame({"time_s": np.arange(n_bins) * self.bin_s, "faces": faces})
+        frame[SHARE_COLUMNS] = shares
+        frame[MEAN_COLUMNS] = means
+        return frame
+
+    def tracks(self, static: set[int] = frozenset()) -> pd.DataFrame:
+        """One row per track: when it was seen, for how long, its class shares, whether it is static."""
+        rows = []
+        for track_id, totals in sorted(self._tracks.items()):
+            shares = totals.label_counts / totals.frames
+            rows.append(
+                {
+                    "track_id": track_id,
+                    "first_s": totals.first_s,
+                    "last_s": totals.last_s,
+                    "present_s": totals.frames * self.sample_interval_s,
+                    "frames": totals.frames,
+                    "dominant": CLASSES[int(np.argmax(totals.prob_sum))],
+                    "static": track_id in static,
+                    **{f"share_{c}": float(s) for c, s in zip(CLASSES, shares, strict=True)},
+                }
+            )
+        columns = ["track_id", "first_s", "last_s", "present_s", "frames", "dominant", "static", *SHARE_COLUMNS]
+        return pd.DataFrame(rows, columns=columns)
+
+    def overall(self, exclude: set[int] = frozenset()) -> dict:
+        """Session-level class shares (over face-seconds), dominant class and expression indicators."""
+        counts = np.zeros(NUM_CLASSES)
+        prob_sum = np.zeros(NUM_CLASSES)
+        frames = 0
+        for track_id, totals in self._tracks.items():
+            if track_id not in exclude:
+                counts += totals.label_counts
+                prob_sum += totals.prob_sum
+                frames += totals.frames
+        if frames == 0:
+            return {
+                "face_frames": 0,
+                "class_shares": None,
+                "mean_probabilities": None,
+                "dominant": None,
+                "indicators": None,
+            }
+        shares = counts / frames
+        mean = prob_sum / frames
+        negative = sum(mean[CLASSES.index(c)] for c in NEGATIVE_CLASSES)
+        return {
+            "face_frames": frames,
+            "class_shares": dict(zip(CLASSES, shares.round(4).tolist(), strict=True)),
+            "mean_probabilities": dict(zip(CLASSES, mean.round(4).tolist(), strict=True)),
+            "dominant": CLASSES[int(shares.argmax())],
+            "indicators": {
+                "expressiveness": round(1 - float(mean[CLASSES.index("neutral")]), 4),
+                "positive_negative_balance": round(float(mean[CLASSES.index("happy")] - negative), 4),
+            },
+            "indicator_definitions": INDICATOR_DEFINITIONS,
+        }

@@ -1,0 +1,98 @@
+"""The per-frame engine shared by video analysis and the Live page.
+
+detect (every ``detect_every``-th frame; the tracker predicts boxes in between)
+-> crop -> classify all faces in one batch -> track -> flag static faces -> smooth.
+It holds per-session state (tracks, smoothing) and needs no Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from fer.classifier import EmotionClassifier
+from fer.crops import DEFAULT_MARGIN, face_crops
+from fer.detection import CenterFaceDetector, FaceDetector
+from fer.detections import Detections
+from fer.smoothing import ProbabilitySmoother, SmoothingConfig
+from fer.static_faces import StaticFaceDetector
+from fer.tracking import FaceTracker, TrackerConfig
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Everything that changes what the engine finds; stored with each session."""
+
+    every: int = 1  # analyse every N-th frame of a video
+    threshold: float = 0.3  # minimum face detection score
+    detect_every: int = 1  # run the detector on every K-th analysed frame, track in between
+    detector_max_side: int | None = None  # shrink frames to this longer side for detection; None = native
+    crop_margin: float = DEFAULT_MARGIN
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    bin_s: float = 1.0  # timeline bin width
+    blur: bool = False  # blur faces in exported video and snapshots
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.detect_every < 1:
+            raise ValueError("every and detect_every must be >= 1")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if self.bin_s <= 0:
+            raise ValueError("bin_s must be positive")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FrameResult:
+    time_s: float
+    faces: Detections  # tracked, classified and smoothed
+    detected: Detections  # everything the detector returned this frame (empty on tracked-only frames)
+    crops: list[np.ndarray]
+
+    @property
+    def blur_boxes(self) -> np.ndarray:
+        """Every box to hide when blurring: tracked faces and untracked detections alike."""
+        return np.vstack([self.faces.xyxy, self.detected.xyxy])
+
+
+class FrameAnalyzer:
+    """``process(image, time_s)`` for each frame in time order; ``reset()`` between sessions."""
+
+    def __init__(
+        self,
+        classifier: EmotionClassifier,
+        settings: AnalysisSettings | None = None,
+        detector: FaceDetector | None = None,
+    ) -> None:
+        self.settings = settings or AnalysisSettings()
+        self.classifier = classifier
+        self.detector = detector or CenterFaceDetector(
+            threshold=self.settings.threshold, max_side=self.settings.detector_max_side
+        )
+        self.tracker = FaceTracker(self.settings.tracker)
+        self.smoother = ProbabilitySmoother(self.settings.smoothing)
+        self.static = StaticFaceDetector()
+        self._frames = 0
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.smoother.reset()
+        self.static.reset()
+        self._frames = 0
+
+    def process(self, image: np.ndarray, time_s: float) -> FrameResult:
+        if self._frames % self.settings.detect_every == 0:
+            detected = self.detector.detect(image)
+            faces = self.tracker.update(detected, time_s)
+        else:
+            detected = Detections()
+            faces = self.tracker.predict(time_s)
+        self._frames += 1
+        crops = face_crops(image, faces.xyxy, self.settings.crop_margin)
+        faces.probs = self.classifier.predict(crops)
+        self.static.update(faces, crops, time_s)
+        return FrameResult(time_s, self.smoother.update(faces, time_s), detected, crops)

@@ -1,0 +1,183 @@
+"""Video in and out with PyAV (FFmpeg): frames streamed one at a time, browser-playable H.264 out.
+
+Reading keeps memory flat in video length, takes each frame's time from its
+timestamp (variable frame rates stay right), turns rotated phone videos
+upright, and skips frames FFmpeg cannot decode instead of failing. Writing
+produces H.264 / yuv420p with even sides, which every browser plays (OpenCV's
+mp4v does not), and only appears under its final name once complete.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+class VideoError(ValueError):
+    """The input is not a readable video; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int  # after rotation
+    height: int
+    fps: float  # average; frames may still come at varying intervals
+    duration_s: float  # 0.0 when the container does not say
+    frame_count: int  # estimate; 0 when unknown
+    rotation: int  # counter-clockwise degrees applied to stored frames to show them upright
+    codec: str
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # 0-based position among the source's decodable frames
+    time_s: float  # seconds from the first frame
+    image: np.ndarray  # BGR, upright
+
+
+class VideoReader:
+    """``with VideoReader(path) as video: for frame in video.frames(every=N): ...``"""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise VideoError(f"{self.path}: no such file")
+        if self.path.stat().st_size == 0:
+            raise VideoError(f"{self.path.name}: the file is empty")
+        try:
+            self._container = av.open(str(self.path), metadata_errors="ignore")
+        except (av.error.FFmpegError, UnicodeDecodeError) as error:
+            raise VideoError(f"{self.path.name}: not a video file FFmpeg can read ({_reason(error)})") from error
+        if not self._container.streams.video:
+            self._container.close()
+            raise VideoError(f"{self.path.name}: the file has no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self.corrupt_frames = 0
+        self._decoder = self._decoded()
+        try:
+            self._first: av.VideoFrame | None = next(self._decoder, None)
+        except av.error.FFmpegError as error:
+            self._first = None
+            self.corrupt_frames += 1
+            reason = _reason(error)
+        else:
+            reason = "empty, truncated or unsupported codec"
+        if self._first is None:
+            self._container.close()
+            raise VideoError(f"{self.path.name}: no decodable video frames ({reason})")
+        self.info = self._probe()
+
+    def _probe(self) -> VideoInfo:
+        stream = self._stream
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if not math.isfinite(fps) or fps <= 0 or fps > 1000:
+            fps = 30.0
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif self._container.duration:
+            duration = self._container.duration / av.time_base
+        else:
+            duration = 0.0
+        frame_count = stream.frames or round(duration * fps)
+        rotation = round(self._first.rotation / 90) % 4 * 90
+        width, height = self._first.width, self._first.height
+        if rotation in (90, 270):
+            width, height = height, width
+        return VideoInfo(width, height, fps, duration, frame_count, rotation, stream.codec_context.name)
+
+    def frames(self, every: int = 1) -> Iterator[Frame]:
+        """Every ``every``-th decodable frame, upright, with its timestamp in seconds. Call once."""
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        start = self._first.pts if self._first.pts is not None else 0
+        time_base = self._stream.time_base or Fraction(1, 1)
+        first, self._first = self._first, None
+        if first is None:
+            raise RuntimeError("frames() can only be iterated once per reader")
+        for index, frame in enumerate(itertools.chain([first], self._decoder)):
+            if index % every == 0:
+                time_s = float((frame.pts - start) * time_base) if frame.pts is not None else index / self.info.fps
+                yield Frame(index, max(time_s, 0.0), _upright(frame.to_ndarray(format="bgr24"), frame.rotation))
+
+    def _decoded(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames; packets FFmpeg rejects are counted in ``corrupt_frames`` and skipped."""
+        for packet in self._container.demux(self._stream):
+            try:
+                yield from packet.decode()
+            except av.error.FFmpegError:
+                self.corrupt_frames += 1
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class H264Writer:
+    """Context-managed H.264 sink: frames go to ``<name>.partial.mp4``, renamed to ``path`` on success.
+
+    Frames of any size are cropped to even sides (yuv420p needs them);
+    on an exception the partial file is deleted.
+    """
+
+    def __init__(self, path: str | Path, fps: float, crf: int = 23, preset: str = "veryfast") -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.stem + ".partial.mp4")
+        self.fps = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
+        self.options = {"crf": str(crf), "preset": preset}
+        self._container: av.container.OutputContainer | None = None
+        self._stream: av.VideoStream | None = None
+        self.frames_written = 0
+
+    def __enter__(self) -> H264Writer:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._container = av.open(str(self.partial), mode="w", format="mp4")
+        return self
+
+    def write(self, image: np.ndarray) -> None:
+        height, width = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
+        if height == 0 or width == 0:
+            raise ValueError(f"frame too small to encode: {image.shape}")
+        if self._stream is None:
+            self._stream = self._container.add_stream("libx264", rate=self.fps)
+            self._stream.width, self._stream.height = width, height
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.options = self.options
+        image = np.ascontiguousarray(image[:height, :width])
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        self._container.mux(self._stream.encode(frame))
+        self.frames_written += 1
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if exc_type is None and self._stream is not None:
+                self._container.mux(self._stream.encode(None))
+            self._container.close()
+        finally:
+            if exc_type is None and self.frames_written:
+                self.partial.replace(self.path)
+            else:
+                self.partial.unlink(missing_ok=True)
+
+
+def _upright(image: np.ndarray, rotation: float) -> np.ndarray:
+    """Apply the frame's display rotation (FFmpeg gives it counter-clockwise)."""
+    turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k=turns)) if turns else image
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error).split(":")[-1].strip() or type(error).__name__
