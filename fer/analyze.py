@@ -88,12 +88,12 @@ def analyze_video(
     ``on_progress`` through; in every failure no output file is left behind.
     """
     settings = settings or AnalysisSettings()
-    classifier = classifier or EmotionClassifier()
-    analyzer = FrameAnalyzer(classifier, settings, detector)
     started = time.perf_counter()
     with ExitStack() as stack:
-        video = stack.enter_context(VideoReader(path))
+        video = stack.enter_context(VideoReader(path))  # first, so bad input fails before models load
         info = video.info
+        classifier = classifier or EmotionClassifier()
+        analyzer = FrameAnalyzer(classifier, settings, detector)
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
         staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
         csv_sink = writer = None

@@ -30,7 +30,7 @@ def blur_faces(frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     height, width = frame.shape[:2]
     for x1, y1, x2, y2 in square_boxes(xyxy, margin=0.25):
         x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, width), min(y2, height)
-        if x2 - x1 < 2 or y2 - y1 < 2:
+        if x2 <= x1 or y2 <= y1:  # entirely outside the frame
             continue
         region = frame[y1:y2, x1:x2]
         small = cv2.resize(region, (6, 6), interpolation=cv2.INTER_AREA)

@@ -1,4 +1,4 @@
-"""Command-line interface: ``fer data-report | train | evaluate``.
+"""Command-line interface: ``fer data-report | train | evaluate | analyze``.
 
 Heavy imports happen inside each command so ``fer --help`` stays instant.
 Errors in the input exit with status 2 and one line on stderr.
@@ -41,14 +41,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--usage", help="with a CSV: score only rows of this Usage (e.g. PublicTest)")
     evaluate.add_argument("--flip", action="store_true", help="average with the mirrored face (2x the cost)")
+
+    analyze = commands.add_parser("analyze", help="analyse a video: annotated MP4, per-face CSV, timeline, summary")
+    analyze.add_argument("video", type=Path, help="a video file (mp4, mov, avi, mkv, webm, ...)")
+    analyze.add_argument("--out", required=True, type=Path, help="folder for the results")
+    analyze.add_argument("--every", type=_positive_int, default=1, help="analyse every N-th frame (default 1)")
+    analyze.add_argument("--threshold", type=float, default=0.3, help="minimum face detection score (default 0.3)")
+    analyze.add_argument(
+        "--detect-every",
+        type=_positive_int,
+        default=1,
+        help="run the detector on every K-th analysed frame and track faces in between (default 1)",
+    )
+    analyze.add_argument(
+        "--detector-size", type=int, default=None, help="shrink frames to this longer side for detection (faster)"
+    )
+    analyze.add_argument("--blur", action="store_true", help="blur every detected face in annotated.mp4")
+    analyze.add_argument("--no-video", action="store_true", help="skip annotated.mp4 (faster)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (DataError, FileNotFoundError) as error:
+    except (DataError, FileNotFoundError, ValueError, OSError) as error:
         print(f"fer {args.command}: {error}", file=sys.stderr)
         return 2
 
@@ -82,4 +106,37 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"data-report": _data_report, "train": _train, "evaluate": _evaluate}
+def _analyze(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from fer.analyze import Progress, analyze_video
+    from fer.pipeline import AnalysisSettings
+
+    settings = AnalysisSettings(
+        every=args.every,
+        threshold=args.threshold,
+        detect_every=args.detect_every,
+        detector_max_side=args.detector_size,
+        blur=args.blur,
+    )
+    bar_format = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
+    with tqdm(total=100, unit="%", bar_format=bar_format, file=sys.stderr, disable=None, delay=0.5) as bar:
+
+        def show(progress: Progress) -> None:
+            bar.n = round(progress.fraction * 100)
+            bar.set_postfix_str(f"{progress.video_time_s:.0f} s of video", refresh=False)
+            bar.refresh()
+
+        result = analyze_video(args.video, args.out, settings, write_video=not args.no_video, on_progress=show)
+    summary = result.summary
+    print(
+        f"{summary['frames_analysed']} frames, {summary['tracks']} faces tracked, "
+        f"dominant expression: {summary['dominant'] or 'no faces found'}; "
+        f"{summary['speed_x_realtime']}x real time"
+    )
+    for path in result.outputs.values():
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"data-report": _data_report, "train": _train, "evaluate": _evaluate, "analyze": _analyze}

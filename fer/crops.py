@@ -15,23 +15,21 @@ DEFAULT_MARGIN = 0.1
 
 
 def square_boxes(xyxy: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
-    """xyxy boxes -> integer squares around the same centres, grown by ``margin`` per side."""
+    """xyxy boxes -> integer squares around the same centres, grown by ``margin`` per side (at least 2 px)."""
     xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
-    half = np.max(xyxy[:, 2:] - xyxy[:, :2], axis=1, keepdims=True) * (0.5 + margin)
-    half = np.maximum(half, 1.0)
-    return np.round(np.hstack([centre - half, centre + half])).astype(np.int64)
+    side = np.maximum(np.round(np.max(xyxy[:, 2:] - xyxy[:, :2], axis=1) * (1 + 2 * margin)), 2).astype(np.int64)
+    top_left = np.round(centre - side[:, None] / 2).astype(np.int64)
+    return np.hstack([top_left, top_left + side[:, None]])
 
 
 def face_crops(frame: np.ndarray, xyxy: np.ndarray, margin: float = DEFAULT_MARGIN) -> list[np.ndarray]:
-    """Grayscale square crops for each box; parts outside the frame repeat the edge pixels."""
+    """Grayscale square crops for each box; parts outside the frame repeat the nearest edge pixels."""
     gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     height, width = gray.shape
     crops = []
     for x1, y1, x2, y2 in square_boxes(xyxy, margin):
-        inside = gray[max(y1, 0) : min(y2, height), max(x1, 0) : min(x2, width)]
-        if inside.size == 0:
-            inside = np.zeros((1, 1), np.uint8)
-        pads = (max(-y1, 0), max(y2 - height, 0), max(-x1, 0), max(x2 - width, 0))
-        crops.append(cv2.copyMakeBorder(inside, *pads, cv2.BORDER_REPLICATE) if any(pads) else inside)
+        rows = np.clip(np.arange(y1, y2), 0, height - 1)
+        cols = np.clip(np.arange(x1, x2), 0, width - 1)
+        crops.append(gray[np.ix_(rows, cols)])
     return crops

@@ -70,6 +70,7 @@ class FrameAnalyzer:
     ) -> None:
         self.settings = settings or AnalysisSettings()
         self.classifier = classifier
+        self.classifier.warm_up()
         self.detector = detector or CenterFaceDetector(
             threshold=self.settings.threshold, max_side=self.settings.detector_max_side
         )

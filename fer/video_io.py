@@ -19,6 +19,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+_STILL_IMAGE_FORMATS = {"image2"}  # plus every "*_pipe" format: png_pipe, jpeg_pipe, ...
+
 
 class VideoError(ValueError):
     """The input is not a readable video; the message says why in one line."""
@@ -58,6 +60,9 @@ class VideoReader:
         if not self._container.streams.video:
             self._container.close()
             raise VideoError(f"{self.path.name}: the file has no video stream")
+        if self._container.format.name in _STILL_IMAGE_FORMATS or self._container.format.name.endswith("_pipe"):
+            self._container.close()
+            raise VideoError(f"{self.path.name}: this is a still image, not a video")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         self.corrupt_frames = 0
@@ -98,11 +103,11 @@ class VideoReader:
         """Every ``every``-th decodable frame, upright, with its timestamp in seconds. Call once."""
         if every < 1:
             raise ValueError("every must be >= 1")
-        start = self._first.pts if self._first.pts is not None else 0
-        time_base = self._stream.time_base or Fraction(1, 1)
         first, self._first = self._first, None
         if first is None:
             raise RuntimeError("frames() can only be iterated once per reader")
+        start = first.pts if first.pts is not None else 0
+        time_base = self._stream.time_base or Fraction(1, 1)
         for index, frame in enumerate(itertools.chain([first], self._decoder)):
             if index % every == 0:
                 time_s = float((frame.pts - start) * time_base) if frame.pts is not None else index / self.info.fps

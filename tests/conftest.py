@@ -1,4 +1,5 @@
-"""Shared fixtures: small generated data sets in both FER2013 layouts, with bad files mixed in."""
+"""Shared fixtures: small generated data sets in both FER2013 layouts (with bad files mixed in),
+a real face photo, short generated video clips and the shipped classifier loaded once."""
 
 from __future__ import annotations
 
@@ -8,15 +9,55 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from matplotlib import cbook
 
 from fer.labels import CLASSES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FER2013 = SHARED / "fer2013"
+VIDEOS = SHARED / "videos"
 
 needs_fer2013 = pytest.mark.skipif(
     not (FER2013 / "test").is_dir(), reason=f"FER2013 not found at {FER2013} (the shared data folder)"
 )
+needs_videos = pytest.mark.skipif(
+    not (VIDEOS / "smiling_woman.mp4").is_file(), reason=f"shared clips not found at {VIDEOS}"
+)
+
+
+def portrait() -> np.ndarray:
+    """A real face on any machine: the Grace Hopper photo matplotlib ships (512x600 BGR, face near x 175-357)."""
+    return cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def write_face_clip(path: Path, frames: int = 20, fps: float = 10.0, face: bool = True) -> Path:
+    """A 400x300 H.264 clip of the portrait (160 px wide) sliding right, or a plain grey clip without a face."""
+    from fer.video_io import H264Writer
+
+    small = cv2.resize(portrait(), (160, 188), interpolation=cv2.INTER_AREA)
+    with H264Writer(path, fps) as writer:
+        for i in range(frames):
+            canvas = np.full((300, 400, 3), 90, np.uint8)
+            if face:
+                x = 20 + 8 * i
+                canvas[56:244, x : x + 160] = small
+            writer.write(canvas)
+    return path
+
+
+@pytest.fixture(scope="session")
+def face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_face_clip(tmp_path_factory.mktemp("clips") / "face.mp4")
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    """The shipped model, loaded and compiled once for the whole test session."""
+    from fer.classifier import EmotionClassifier
+
+    model = EmotionClassifier()
+    model.warm_up()
+    return model
 
 
 def random_face(rng: np.random.Generator, size: int = 48) -> np.ndarray:
