@@ -7,8 +7,8 @@ analysed frame goes through the same ``FrameAnalyzer`` the Live page uses.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ import pandas as pd
 
 from fer.aggregate import SessionAggregator
 from fer.annotate import FaceAnnotator
+from fer.background import BackgroundConsumer, prefetch
 from fer.classifier import EmotionClassifier
 from fer.detection import FaceDetector
 from fer.outputs import (
@@ -29,8 +30,8 @@ from fer.outputs import (
     write_summary_json,
     write_timeline_csv,
 )
-from fer.pipeline import AnalysisSettings, FrameAnalyzer
-from fer.video_io import H264Writer, VideoInfo, VideoReader
+from fer.pipeline import AnalysisSettings, FrameAnalyzer, FrameResult
+from fer.video_io import Frame, H264Writer, VideoInfo, VideoReader
 
 
 class AnalysisCancelled(Exception):  # noqa: N818 - it is a signal, not an error
@@ -96,29 +97,17 @@ def analyze_video(
         analyzer = FrameAnalyzer(classifier, settings, detector)
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
         staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
-        csv_sink = writer = None
-        if staging is not None:
-            handle = stack.enter_context((staging / DETECTIONS_CSV).open("w", newline=""))
-            csv_sink = DetectionsCsv(handle)
-            if write_video:
-                writer = stack.enter_context(H264Writer(staging / ANNOTATED_VIDEO, info.fps / settings.every))
-        annotator = FaceAnnotator(blur=settings.blur)
-
-        frames_analysed = 0
-        last_time = 0.0
-        for frame in video.frames(settings.every):
-            result = analyzer.process(frame.image, frame.time_s)
-            aggregator.add(result.faces, frame.time_s)
-            if csv_sink is not None:
-                csv_sink.write(frame.index, frame.time_s, result.faces)
-            if writer is not None:
-                writer.write(annotator.annotate(frame.image, result.faces, result.blur_boxes))
-            frames_analysed += 1
-            last_time = frame.time_s
-            if on_progress is not None:
-                duration = max(info.duration_s, last_time)
-                on_progress(Progress(frames_analysed, last_time, duration, time.perf_counter() - started))
-
+        with _frame_sinks(staging, write_video, info.fps / settings.every, settings.blur) as sink:
+            frames_analysed, last_time = 0, 0.0
+            for frame in prefetch(video.frames(settings.every)):
+                result = analyzer.process(frame.image, frame.time_s)
+                aggregator.add(result.faces, frame.time_s)
+                if sink is not None:
+                    sink(frame, result)
+                frames_analysed, last_time = frames_analysed + 1, frame.time_s
+                if on_progress is not None:
+                    elapsed = time.perf_counter() - started
+                    on_progress(Progress(frames_analysed, last_time, max(info.duration_s, last_time), elapsed))
         static = analyzer.static.static_ids()
         timeline = aggregator.timeline(exclude=static)
         tracks = aggregator.tracks(static=static)
@@ -147,7 +136,7 @@ def analyze_video(
         if staging is not None:
             write_timeline_csv(timeline, staging / TIMELINE_CSV)
             write_summary_json(summary, staging / SUMMARY_JSON)
-            names = [DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON] + ([ANNOTATED_VIDEO] if writer else [])
+            names = [DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON] + ([ANNOTATED_VIDEO] if write_video else [])
             outputs = {name: Path(out_dir) / name for name in names}
     return SessionResult(
         source=str(path),
@@ -162,3 +151,27 @@ def analyze_video(
         summary=summary,
         outputs=outputs,
     )
+
+
+@contextmanager
+def _frame_sinks(
+    staging: Path | None, write_video: bool, fps: float, blur: bool
+) -> Iterator[Callable[[Frame, FrameResult], None] | None]:
+    """Per-frame outputs: a detections.csv row writer and, in a background thread, the annotated video."""
+    if staging is None:
+        yield None
+        return
+    with ExitStack() as stack:
+        rows = DetectionsCsv(stack.enter_context((staging / DETECTIONS_CSV).open("w", newline="")))
+        encode = None
+        if write_video:
+            writer = stack.enter_context(H264Writer(staging / ANNOTATED_VIDEO, fps))
+            annotator = FaceAnnotator(blur=blur)
+            encode = stack.enter_context(BackgroundConsumer(lambda job: writer.write(annotator.annotate(*job))))
+
+        def sink(frame: Frame, result: FrameResult) -> None:
+            rows.write(frame.index, frame.time_s, result.faces)
+            if encode is not None:
+                encode((frame.image, result.faces, result.blur_boxes))
+
+        yield sink

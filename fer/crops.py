@@ -2,8 +2,11 @@
 
 FER2013 faces are tight, roughly square crops; CenterFace boxes are tighter and
 taller than wide. Each crop is the square around the box's centre with side
-``max(w, h) * (1 + 2 * margin)``; the default margin was chosen by
-``bench/crop_margin.py`` (accuracy on FER2013 test faces re-detected by CenterFace).
+``max(w, h) * (1 + 2 * margin)``. The default margin was measured with
+``bench/crop_margin.py``: FER2013 test faces re-detected by CenterFace, cropped
+and classified score 58.4 / 61.8 / 63.6 / **64.2** / 63.1 / 59.5 % at margins
+-0.10 / -0.05 / 0 / **+0.05** / +0.10 / +0.20, against 64.5 % for the original
+48x48 images of the same faces.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-DEFAULT_MARGIN = 0.1
+DEFAULT_MARGIN = 0.05
 
 
 def square_boxes(xyxy: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
