@@ -38,12 +38,13 @@ from fer.video_io import H264Writer, VideoReader
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SPEED_VARIANTS: dict[str, tuple[AnalysisSettings, bool]] = {
-    "baseline: detect every frame at native size": (AnalysisSettings(), True),
-    "detector input 640 px": (AnalysisSettings(detector_max_side=640), True),
-    "detect every 2nd frame, track between": (AnalysisSettings(detect_every=2), True),
+    "baseline: detect every frame at native size": (AnalysisSettings(detect_every=1), True),
+    "detector input 640 px": (AnalysisSettings(detect_every=1, detector_max_side=640), True),
     "detect every 3rd frame, track between": (AnalysisSettings(detect_every=3), True),
+    "detect every 6th frame, track between": (AnalysisSettings(detect_every=6), True),
     "detect every 3rd + detector 640 px": (AnalysisSettings(detect_every=3, detector_max_side=640), True),
-    "detect every 3rd + 640 px, no video": (AnalysisSettings(detect_every=3, detector_max_side=640), False),
+    "detect every 6th, no video": (AnalysisSettings(detect_every=6), False),
+    "analyse every 2nd frame (--every 2)": (AnalysisSettings(every=2), True),
     "default settings (AnalysisSettings())": (AnalysisSettings(), True),
 }
 

@@ -45,13 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="analyse a video: annotated MP4, per-face CSV, timeline, summary")
     analyze.add_argument("video", type=Path, help="a video file (mp4, mov, avi, mkv, webm, ...)")
     analyze.add_argument("--out", required=True, type=Path, help="folder for the results")
-    analyze.add_argument("--every", type=_positive_int, default=1, help="analyse every N-th frame (default 1)")
-    analyze.add_argument("--threshold", type=float, default=0.3, help="minimum face detection score (default 0.3)")
+    analyze.add_argument("--every", type=_positive_int, help="analyse every N-th frame (default 1)")
+    analyze.add_argument("--threshold", type=float, help="minimum face detection score (default 0.3)")
     analyze.add_argument(
         "--detect-every",
         type=_positive_int,
-        default=1,
-        help="run the detector on every K-th analysed frame and track faces in between (default 1)",
+        help="run the detector on every K-th analysed frame and track faces in between (default 3)",
     )
     analyze.add_argument(
         "--detector-size", type=int, default=None, help="shrink frames to this longer side for detection (faster)"
@@ -112,13 +111,13 @@ def _analyze(args: argparse.Namespace) -> int:
     from fer.analyze import Progress, analyze_video
     from fer.pipeline import AnalysisSettings
 
-    settings = AnalysisSettings(
-        every=args.every,
-        threshold=args.threshold,
-        detect_every=args.detect_every,
-        detector_max_side=args.detector_size,
-        blur=args.blur,
-    )
+    given = {
+        "every": args.every,
+        "threshold": args.threshold,
+        "detect_every": args.detect_every,
+        "detector_max_side": args.detector_size,
+    }
+    settings = AnalysisSettings(blur=args.blur, **{name: value for name, value in given.items() if value is not None})
     bar_format = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
     with tqdm(total=100, unit="%", bar_format=bar_format, file=sys.stderr, disable=None, delay=0.5) as bar:
 

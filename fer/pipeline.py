@@ -26,7 +26,7 @@ class AnalysisSettings:
 
     every: int = 1  # analyse every N-th frame of a video
     threshold: float = 0.3  # minimum face detection score
-    detect_every: int = 1  # run the detector on every K-th analysed frame, track in between
+    detect_every: int = 3  # run the detector on every K-th analysed frame, track in between
     detector_max_side: int | None = None  # shrink frames to this longer side for detection; None = native
     crop_margin: float = DEFAULT_MARGIN
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
@@ -86,14 +86,16 @@ class FrameAnalyzer:
         self._frames = 0
 
     def process(self, image: np.ndarray, time_s: float) -> FrameResult:
-        if self._frames % self.settings.detect_every == 0:
+        detecting = self._frames % self.settings.detect_every == 0
+        self._frames += 1
+        if detecting:
             detected = self.detector.detect(image)
             faces = self.tracker.update(detected, time_s)
         else:
             detected = Detections()
             faces = self.tracker.predict(time_s)
-        self._frames += 1
         crops = face_crops(image, faces.xyxy, self.settings.crop_margin)
         faces.probs = self.classifier.predict(crops)
-        self.static.update(faces, crops, time_s)
+        if detecting:  # predicted boxes wobble around the face; only detected boxes tell a still picture
+            self.static.update(faces, crops, time_s)
         return FrameResult(time_s, self.smoother.update(faces, time_s), detected, crops)

@@ -1,7 +1,8 @@
 """Anonymous face tracking: stable ids across frames, no identities, no stored pictures.
 
-A small ByteTrack-style tracker (IoU association, Hungarian matching, a
-constant-velocity box prediction, a second matching pass for low-score boxes).
+A small ByteTrack-style tracker (IoU association on boxes grown around their
+centres, Hungarian matching, a constant-velocity box prediction, a second
+matching pass for low-score boxes).
 It is written here rather than taken from `supervision` because that package
 pulls in `opencv-python`, which clashes with `opencv-python-headless`, and
 faces in a classroom need nothing more than this. Time is in seconds so
@@ -22,8 +23,9 @@ from fer.detections import Detections, box_iou
 @dataclass(frozen=True)
 class TrackerConfig:
     high_score: float = 0.5  # only detections at least this confident start or first-match tracks
-    match_iou: float = 0.2  # minimum overlap between a predicted track box and a detection
-    max_missing_s: float = 1.0  # a track that is unseen for longer is ended
+    match_iou: float = 0.2  # minimum overlap between a predicted track box and a detection...
+    match_scale: float = 2.0  # ...both grown this much around their centres (tiny faces under a moving camera)
+    max_missing_s: float = 1.0  # a track unseen for longer, and for at least two detection rounds, is ended
     min_hits: int = 2  # matches needed before a track gets an id (filters one-frame flickers)
 
 
@@ -34,6 +36,7 @@ class _Track:
     time_s: float
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
     hits: int = 1
+    missed: int = 0  # detection rounds in a row without a match
     track_id: int = -1  # assigned when confirmed
 
     def predicted_box(self, time_s: float) -> np.ndarray:
@@ -45,6 +48,7 @@ class _Track:
             self.velocity = 0.5 * self.velocity + 0.5 * (box - self.box) / dt
         self.box, self.score, self.time_s = box, score, time_s
         self.hits += 1
+        self.missed = 0
 
 
 class FaceTracker:
@@ -59,7 +63,9 @@ class FaceTracker:
         self._ids = count(1)
 
     def update(self, detections: Detections, time_s: float) -> Detections:
-        self._tracks = [t for t in self._tracks if time_s - t.time_s <= self.config.max_missing_s]
+        # With sparse detection (a frame stride, detect_every) a round can be longer than max_missing_s,
+        # so a track also survives its first missed round.
+        self._tracks = [t for t in self._tracks if t.missed < 2 or time_s - t.time_s <= self.config.max_missing_s]
         high = detections.score >= self.config.high_score
         unmatched_tracks = list(range(len(self._tracks)))
         matched: list[tuple[int, int]] = []
@@ -70,6 +76,8 @@ class FaceTracker:
             taken = {t for t, _ in pairs}
             unmatched_tracks = [t for t in unmatched_tracks if t not in taken]
 
+        for t in unmatched_tracks:
+            self._tracks[t].missed += 1
         for t, d in matched:
             self._tracks[t].observe(detections.xyxy[d].copy(), float(detections.score[d]), time_s)
         used = {d for _, d in matched}
@@ -103,7 +111,14 @@ class FaceTracker:
         if not track_indices or len(boxes) == 0:
             return []
         predicted = np.array([self._tracks[t].predicted_box(time_s) for t in track_indices])
-        iou = box_iou(predicted, boxes)
+        iou = box_iou(_grown(predicted, self.config.match_scale), _grown(boxes, self.config.match_scale))
         rows, cols = linear_sum_assignment(-iou)
         good = iou[rows, cols] >= self.config.match_iou
         return [(track_indices[r], int(c)) for r, c in zip(rows[good], cols[good], strict=True)]
+
+
+def _grown(xyxy: np.ndarray, scale: float) -> np.ndarray:
+    """Boxes scaled around their centres: a 20 px face that moved 15 px still overlaps its track."""
+    centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    half = (xyxy[:, 2:] - xyxy[:, :2]) * scale / 2
+    return np.hstack([centre - half, centre + half])

@@ -135,10 +135,12 @@ class H264Writer:
     """Context-managed H.264 sink: frames go to ``<name>.partial.mp4``, renamed to ``path`` on success.
 
     Frames of any size are cropped to even sides (yuv420p needs them);
-    on an exception the partial file is deleted.
+    on an exception the partial file is deleted. x264's ``ultrafast`` preset
+    keeps encoding off the critical path on two cores (files are ~2x larger
+    than ``veryfast`` at the same quality).
     """
 
-    def __init__(self, path: str | Path, fps: float, crf: int = 23, preset: str = "veryfast") -> None:
+    def __init__(self, path: str | Path, fps: float, crf: int = 23, preset: str = "ultrafast") -> None:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.stem + ".partial.mp4")
         self.fps = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)

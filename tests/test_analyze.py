@@ -37,7 +37,7 @@ def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier
     with (out / "detections.csv").open() as handle:
         assert next(csv.reader(handle)) == DETECTION_COLUMNS
     detections = pd.read_csv(out / "detections.csv")
-    assert len(detections) >= 18  # 20 frames, one face, id from the second frame on
+    assert len(detections) == 20 - 3  # one face from its second detection on (the detector runs every 3rd frame)
     assert detections["track_id"].nunique() == 1
     assert detections["frame"].is_monotonic_increasing and detections["frame"].max() == 19
     np.testing.assert_allclose(detections["time_s"], detections["frame"] / 10, atol=1e-3)
@@ -64,7 +64,8 @@ def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier
 
 
 def test_every_nth_frame_and_no_video(face_clip: Path, tmp_path: Path, classifier) -> None:
-    result = analyze_video(face_clip, tmp_path, AnalysisSettings(every=4), write_video=False, classifier=classifier)
+    settings = AnalysisSettings(every=4, detect_every=1)  # the face moves 32 px between analysed frames
+    result = analyze_video(face_clip, tmp_path, settings, write_video=False, classifier=classifier)
     assert result.frames_analysed == 5
     assert not (tmp_path / "annotated.mp4").exists()
     frames = pd.read_csv(tmp_path / "detections.csv")["frame"]
@@ -196,3 +197,13 @@ def test_variable_frame_rate_times_come_from_timestamps(tmp_path: Path, classifi
     seen: list[float] = []
     analyze_video(clip, on_progress=lambda p: seen.append(p.video_time_s), classifier=classifier)
     np.testing.assert_allclose(seen, np.array(times_ms) / 1000, atol=0.002)
+
+
+def test_cli_help_states_the_real_defaults(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    defaults = AnalysisSettings()
+    assert f"every N-th frame (default {defaults.every})" in help_text
+    assert f"detection score (default {defaults.threshold})" in help_text
+    assert f"faces in between (default {defaults.detect_every})" in help_text

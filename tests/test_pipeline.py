@@ -65,7 +65,7 @@ def test_blur_boxes_cover_faces_and_untracked_detections(classifier) -> None:
 
 
 def test_reset_starts_track_ids_again(classifier) -> None:
-    analyzer = FrameAnalyzer(classifier)
+    analyzer = FrameAnalyzer(classifier, AnalysisSettings(detect_every=1))
     frames = _frames(3)
     for i, frame in enumerate(frames):
         analyzer.process(frame, i / 10)

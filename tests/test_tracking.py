@@ -60,6 +60,8 @@ def test_a_face_missing_for_a_while(gap_s: float, same_id: bool) -> None:
     for i in range(10):
         tracker.update(_faces(_box(100)), i / FPS)
     last = 9 / FPS
+    for t in np.arange(last + 1 / FPS, last + gap_s - 1e-6, 1 / FPS):  # detection runs, the face is not found
+        tracker.update(Detections(), float(t))
     back = tracker.update(_faces(_box(100)), last + gap_s)
     again = tracker.update(_faces(_box(100)), last + gap_s + 1 / FPS)
     if same_id:
@@ -120,3 +122,9 @@ def test_reset_restarts_ids_at_one() -> None:
     tracker.reset()
     tracker.update(_faces(_box(600)), 10.0)
     assert _ids(tracker.update(_faces(_box(600)), 10.0 + 1 / FPS)) == [1]
+
+
+def test_sparse_detection_rounds_longer_than_max_missing_keep_the_track() -> None:
+    tracker = FaceTracker(TrackerConfig(max_missing_s=1.0))
+    ids = [_ids(tracker.update(_faces(_box(100 + 2 * i)), 1.5 * i)) for i in range(4)]  # one round per 1.5 s
+    assert ids == [[], [1], [1], [1]]
