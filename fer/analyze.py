@@ -1,14 +1,14 @@
 """``analyze_video``: a recording in, a session result (and its files) out.
 
 Frames are streamed, so memory stays flat however long the video is; every
-analysed frame goes through the same ``FrameAnalyzer`` the Live page uses.
+analysed frame goes through ``FrameAnalyzer``, the engine live analysis uses too.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ class Progress:
 
     @property
     def fraction(self) -> float:
+        """Share of the video done; 0 while the container does not say how long the video is."""
         return min(self.video_time_s / self.duration_s, 1.0) if self.duration_s > 0 else 0.0
 
     @property
@@ -91,15 +92,17 @@ def analyze_video(
     settings = settings or AnalysisSettings()
     started = time.perf_counter()
     with ExitStack() as stack:
-        video = stack.enter_context(VideoReader(path))  # first, so bad input fails before models load
+        # input and output are checked first, so bad ones fail in a moment instead of after the models load
+        video = stack.enter_context(VideoReader(path))
         info = video.info
+        staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
         classifier = classifier or EmotionClassifier()
         analyzer = FrameAnalyzer(classifier, settings, detector)
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
-        staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
         with _frame_sinks(staging, write_video, info.fps / settings.every, settings.blur) as sink:
             frames_analysed, last_time = 0, 0.0
-            for frame in prefetch(video.frames(settings.every)):
+            frames = stack.enter_context(closing(prefetch(video.frames(settings.every))))
+            for frame in frames:
                 result = analyzer.process(frame.image, frame.time_s)
                 aggregator.add(result.faces, frame.time_s)
                 if sink is not None:
@@ -107,7 +110,7 @@ def analyze_video(
                 frames_analysed, last_time = frames_analysed + 1, frame.time_s
                 if on_progress is not None:
                     elapsed = time.perf_counter() - started
-                    on_progress(Progress(frames_analysed, last_time, max(info.duration_s, last_time), elapsed))
+                    on_progress(Progress(frames_analysed, last_time, info.duration_s, elapsed))
         static = analyzer.static.static_ids()
         timeline = aggregator.timeline(exclude=static)
         tracks = aggregator.tracks(static=static)
@@ -172,6 +175,6 @@ def _frame_sinks(
         def sink(frame: Frame, result: FrameResult) -> None:
             rows.write(frame.index, frame.time_s, result.faces)
             if encode is not None:
-                encode((frame.image, result.faces, result.blur_boxes))
+                encode((frame.image, result.faces, result.detected.xyxy))
 
         yield sink

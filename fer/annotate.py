@@ -47,16 +47,15 @@ class FaceAnnotator:
     detections, tracked or not) is blurred before drawing.
     """
 
-    def __init__(self, blur: bool = False, thickness: int | None = None) -> None:
+    def __init__(self, blur: bool = False) -> None:
         self.blur = blur
-        self.thickness = thickness
 
     def annotate(self, frame: np.ndarray, detections: Detections, blur_boxes: np.ndarray | None = None) -> np.ndarray:
         canvas = frame.copy()
         if self.blur:
             boxes = detections.xyxy if blur_boxes is None else np.vstack([detections.xyxy, blur_boxes])
             blur_faces(canvas, boxes)
-        thickness = self.thickness or max(1, round(max(frame.shape[:2]) / 500))
+        thickness = max(1, round(max(frame.shape[:2]) / 500))
         font_scale = 0.4 * thickness
         classified = ~np.isnan(detections.probs).any(axis=1)
         for box, track_id, class_index, confidence, known in zip(

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from fer.data import DataError
+from fer.outputs import OutputError
+from fer.video_io import VideoError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,18 +48,29 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("video", type=Path, help="a video file (mp4, mov, avi, mkv, webm, ...)")
     analyze.add_argument("--out", required=True, type=Path, help="folder for the results")
     analyze.add_argument("--every", type=_positive_int, help="analyse every N-th frame (default 1)")
-    analyze.add_argument("--threshold", type=float, help="minimum face detection score (default 0.3)")
+    analyze.add_argument(
+        "--threshold",
+        type=_score,
+        help="minimum face detection score (default 0.3); a new face needs 0.2 more to start a track",
+    )
     analyze.add_argument(
         "--detect-every",
         type=_positive_int,
         help="run the detector on every K-th analysed frame and track faces in between (default 3)",
     )
     analyze.add_argument(
-        "--detector-size", type=int, default=None, help="shrink frames to this longer side for detection (faster)"
+        "--detector-size", type=_positive_int, help="shrink frames to this longer side for detection (faster)"
     )
     analyze.add_argument("--blur", action="store_true", help="blur every detected face in annotated.mp4")
     analyze.add_argument("--no-video", action="store_true", help="skip annotated.mp4 (faster)")
     return parser
+
+
+def _score(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -71,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (DataError, FileNotFoundError, ValueError, OSError) as error:
+    except (DataError, FileNotFoundError, VideoError, OutputError) as error:
         print(f"fer {args.command}: {error}", file=sys.stderr)
         return 2
 
@@ -122,9 +135,11 @@ def _analyze(args: argparse.Namespace) -> int:
     with tqdm(total=100, unit="%", bar_format=bar_format, file=sys.stderr, disable=None, delay=0.5) as bar:
 
         def show(progress: Progress) -> None:
-            bar.n = round(progress.fraction * 100)
-            bar.set_postfix_str(f"{progress.video_time_s:.0f} s of video", refresh=False)
-            bar.refresh()
+            percent = round(progress.fraction * 100)
+            if percent != bar.n:
+                bar.n = percent
+                bar.set_postfix_str(f"{progress.video_time_s:.0f} s of video", refresh=False)
+                bar.refresh()
 
         result = analyze_video(args.video, args.out, settings, write_video=not args.no_video, on_progress=show)
     summary = result.summary

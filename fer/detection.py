@@ -50,7 +50,7 @@ class CenterFaceDetector:
             raise ValueError(f"detection threshold must be between 0 and 1, got {threshold}")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))  # the cores this process may use
         # No busy-waiting between runs: the decoder and encoder threads need those cores (measured +10%).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])

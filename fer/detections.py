@@ -53,17 +53,6 @@ class Detections:
         """Rows selected by a boolean mask, an index array or a slice."""
         return Detections(self.xyxy[index], self.score[index], self.track_id[index], self.probs[index])
 
-    @classmethod
-    def concatenate(cls, parts: list[Detections]) -> Detections:
-        if not parts:
-            return cls()
-        return cls(
-            np.concatenate([p.xyxy for p in parts]),
-            np.concatenate([p.score for p in parts]),
-            np.concatenate([p.track_id for p in parts]),
-            np.concatenate([p.probs for p in parts]),
-        )
-
     @property
     def wh(self) -> np.ndarray:
         return self.xyxy[:, 2:] - self.xyxy[:, :2]

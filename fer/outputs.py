@@ -48,10 +48,13 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    # summary.json marks a complete result: the old one goes first and the new one comes last, so a
+    # failure while moving never leaves a summary beside outputs of another run.
+    (out_dir / SUMMARY_JSON).unlink(missing_ok=True)
     for name in OUTPUT_NAMES:  # an output this run did not make must not linger from an older run
         if not (staging / name).exists():
             (out_dir / name).unlink(missing_ok=True)
-    for produced in staging.iterdir():
+    for produced in sorted(staging.iterdir(), key=lambda path: path.name == SUMMARY_JSON):
         produced.replace(out_dir / produced.name)
     staging.rmdir()
 
@@ -64,12 +67,20 @@ class DetectionsCsv:
         self._writer.writerow(DETECTION_COLUMNS)
 
     def write(self, frame_index: int, time_s: float, faces: Detections) -> None:
-        xywh = np.column_stack([faces.xyxy[:, :2], faces.wh]).round(1)
+        xywh = np.column_stack([faces.xyxy[:, :2], faces.wh]).astype(np.float64).round(1)
         for track_id, box, score, probs, label in zip(
-            faces.track_id, xywh, faces.score, faces.probs.round(4), faces.labels, strict=True
+            faces.track_id, xywh, faces.score, faces.probs.astype(np.float64).round(4), faces.labels, strict=True
         ):
             self._writer.writerow(
-                [frame_index, round(time_s, 4), int(track_id), *box.tolist(), round(float(score), 3), *probs, label]
+                [
+                    frame_index,
+                    round(time_s, 4),
+                    int(track_id),
+                    *box.tolist(),
+                    round(float(score), 3),
+                    *probs.tolist(),
+                    label,
+                ]
             )
 
 

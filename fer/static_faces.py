@@ -63,6 +63,9 @@ class StaticFaceDetector:
                 track.changes += 1
             track.recent.append((time_s, thumbnail))
             track.last_time = time_s
+        for track in self.tracks.values():  # ended tracks keep their numbers, not their thumbnails
+            if track.recent and track.last_time < time_s - self.config.lag_s:
+                track.recent.clear()
 
     def is_static(self, track_id: int) -> bool:
         track = self.tracks.get(track_id)

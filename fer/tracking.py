@@ -96,9 +96,8 @@ class FaceTracker:
         return result
 
     def predict(self, time_s: float) -> Detections:
-        """Confirmed tracks seen at the last update, moved to ``time_s``: for frames the detector skips."""
-        last_time = max((t.time_s for t in self._tracks), default=None)
-        current = [t for t in self._tracks if t.track_id >= 0 and t.time_s == last_time]
+        """Confirmed tracks matched at the last update, moved to ``time_s``: for frames the detector skips."""
+        current = [t for t in self._tracks if t.track_id >= 0 and t.missed == 0]
         current.sort(key=lambda t: t.track_id)
         return Detections(
             xyxy=np.array([t.predicted_box(time_s) for t in current], np.float32).reshape(-1, 4),

@@ -39,7 +39,7 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    index: int  # 0-based position among the source's decodable frames
+    index: int  # 0-based position among the source's decodable frames (= source index unless packets were lost)
     time_s: float  # seconds from the first frame
     image: np.ndarray  # BGR, upright
 
@@ -78,7 +78,11 @@ class VideoReader:
         if self._first is None:
             self._container.close()
             raise VideoError(f"{self.path.name}: no decodable video frames ({reason})")
-        self.info = self._probe()
+        try:
+            self.info = self._probe()
+        except BaseException:
+            self._container.close()
+            raise
 
     def _probe(self) -> VideoInfo:
         stream = self._stream
@@ -114,12 +118,31 @@ class VideoReader:
                 yield Frame(index, max(time_s, 0.0), _upright(frame.to_ndarray(format="bgr24"), frame.rotation))
 
     def _decoded(self) -> Iterator[av.VideoFrame]:
-        """Decoded frames; packets FFmpeg rejects are counted in ``corrupt_frames`` and skipped."""
-        for packet in self._container.demux(self._stream):
+        """Decoded frames; packets FFmpeg rejects are counted in ``corrupt_frames`` and skipped.
+
+        A file cut short or unreadable part-way ends the stream there (counted once) instead of failing.
+        """
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.error.FFmpegError:
+                self.corrupt_frames += 1
+                yield from self._flush()
+                return
             try:
                 yield from packet.decode()
             except av.error.FFmpegError:
                 self.corrupt_frames += 1
+
+    def _flush(self) -> Iterator[av.VideoFrame]:
+        """Frames still inside the (multi-threaded) decoder when the input ends early."""
+        try:
+            yield from self._stream.codec_context.decode(None)
+        except av.error.FFmpegError:
+            return
 
     def close(self) -> None:
         self._container.close()
@@ -151,7 +174,8 @@ class H264Writer:
 
     def __enter__(self) -> H264Writer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._container = av.open(str(self.partial), mode="w", format="mp4")
+        # faststart puts the index first, so a browser can start playing before the whole file arrives
+        self._container = av.open(str(self.partial), mode="w", format="mp4", options={"movflags": "+faststart"})
         return self
 
     def write(self, image: np.ndarray) -> None:
@@ -169,15 +193,25 @@ class H264Writer:
         self.frames_written += 1
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        complete = exc_type is None and self.frames_written > 0
         try:
-            if exc_type is None and self._stream is not None:
+            if complete:
                 self._container.mux(self._stream.encode(None))
-            self._container.close()
+        except BaseException:
+            complete = False
+            raise
         finally:
-            if exc_type is None and self.frames_written:
-                self.partial.replace(self.path)
-            else:
-                self.partial.unlink(missing_ok=True)
+            try:
+                self._container.close()
+            except av.error.FFmpegError:
+                complete = False
+                if exc_type is None:
+                    raise
+            finally:
+                if complete:
+                    self.partial.replace(self.path)
+                else:
+                    self.partial.unlink(missing_ok=True)
 
 
 def _upright(image: np.ndarray, rotation: float) -> np.ndarray:

@@ -35,7 +35,10 @@ def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_NAMES)  # no staging folder left behind
 
     with (out / "detections.csv").open() as handle:
-        assert next(csv.reader(handle)) == DETECTION_COLUMNS
+        rows = csv.reader(handle)
+        assert next(rows) == DETECTION_COLUMNS
+        first = dict(zip(DETECTION_COLUMNS, next(rows), strict=True))
+    assert all(len(first[c].partition(".")[2]) <= 1 for c in "xywh")  # 123.4, not float32 noise
     detections = pd.read_csv(out / "detections.csv")
     assert len(detections) == 20 - 3  # one face from its second detection on (the detector runs every 3rd frame)
     assert detections["track_id"].nunique() == 1
@@ -60,6 +63,8 @@ def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier
     assert result.summary == summary
 
     assert _codec_and_size(out / "annotated.mp4") == ("h264", "yuv420p", 400, 300)
+    video = (out / "annotated.mp4").read_bytes()
+    assert video.index(b"moov") < video.index(b"mdat")  # index first: browsers start playing at once
     assert result.outputs["annotated.mp4"] == out / "annotated.mp4"
 
 
@@ -136,7 +141,7 @@ def _truncated(path: Path, face_clip: Path) -> None:
     [
         (lambda p, clip: p.write_text("hello, I am a text file"), "not a video file"),
         (lambda p, clip: p.write_bytes(b""), "empty"),
-        (_truncated, "not a video file"),  # the index (moov) sits at the end and is cut off
+        (_truncated, "no decodable video frames"),  # the index survives (faststart), no frame does
     ],
     ids=["text", "empty", "truncated"],
 )
@@ -150,6 +155,13 @@ def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(
     error = capsys.readouterr().err.strip()
     assert message in error and "lecture.mp4" in error and len(error.splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option", [["--threshold", "1.5"], ["--every", "0"], ["--detector-size", "-3"]])
+def test_cli_rejects_out_of_range_options(face_clip: Path, tmp_path: Path, option: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", str(face_clip), "--out", str(tmp_path), *option])
+    assert exit_info.value.code == 2
 
 
 def test_cli_missing_file_and_unwritable_output_exit_2(face_clip: Path, tmp_path: Path, capsys) -> None:
@@ -172,9 +184,11 @@ def test_video_error_is_raised_before_any_model_loads(tmp_path: Path) -> None:
 def test_corrupted_packets_mid_video_do_not_stop_the_analysis(tmp_path: Path, classifier) -> None:
     clip = write_face_clip(tmp_path / "clip.mp4", frames=25)
     data = bytearray(clip.read_bytes())
+    with av.open(str(clip)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
     rng = np.random.default_rng(0)
-    for offset in range(len(data) // 3, 2 * len(data) // 3, 997):
-        data[offset : offset + 40] = rng.integers(0, 256, 40, dtype=np.uint8).tobytes()
+    for pos, size in packets[5:15]:  # garble the middle frames' data, keep the first keyframe
+        data[pos + 4 : pos + size] = rng.integers(0, 256, size - 4, dtype=np.uint8).tobytes()
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(bytes(data))
     result = analyze_video(damaged, tmp_path / "out", classifier=classifier)
@@ -207,3 +221,15 @@ def test_cli_help_states_the_real_defaults(capsys) -> None:
     assert f"every N-th frame (default {defaults.every})" in help_text
     assert f"detection score (default {defaults.threshold})" in help_text
     assert f"faces in between (default {defaults.detect_every})" in help_text
+
+
+def test_a_recording_cut_off_half_way_is_analysed_up_to_the_cut(face_clip: Path, tmp_path: Path, classifier) -> None:
+    data = face_clip.read_bytes()
+    size = len(data) * 8 // 10
+    with av.open(str(face_clip)) as container:
+        whole_frames = sum(1 for p in container.demux(video=0) if p.size and p.pos + p.size <= size)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:size])
+    result = analyze_video(cut, tmp_path / "out", classifier=classifier)
+    assert whole_frames >= 5 and whole_frames <= result.frames_analysed < 20
+    assert (tmp_path / "out" / "summary.json").is_file()

@@ -78,18 +78,6 @@ def test_indexing_with_empty_list_gives_empty_detections() -> None:
     assert len(picked) == 0 and picked.probs.shape == (0, NUM_CLASSES)
 
 
-def test_concatenate_stacks_rows_in_order() -> None:
-    faces = _three_faces()
-    joined = Detections.concatenate([faces[[2]], Detections(), faces[[0, 1]]])
-    np.testing.assert_array_equal(joined.track_id, [2, 3, 1])
-    np.testing.assert_array_equal(joined.xyxy, faces.xyxy[[2, 0, 1]])
-    np.testing.assert_array_equal(joined.probs, faces.probs[[2, 0, 1]])
-
-
-def test_concatenate_of_nothing_is_empty() -> None:
-    assert len(Detections.concatenate([])) == 0
-
-
 def test_class_index_labels_and_confidence_follow_the_most_probable_class() -> None:
     faces = _three_faces()
     np.testing.assert_array_equal(faces.class_index, [CLASSES.index(c) for c in ("happy", "sad", "neutral")])

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from fer.detections import Detections
 from fer.pipeline import AnalysisSettings, FrameAnalyzer
 from fer.smoothing import SmoothingConfig
 from tests.conftest import portrait
@@ -34,14 +35,13 @@ def test_one_face_keeps_one_track_with_probabilities(classifier, detect_every: i
     for result in tracked:
         assert len(result.faces) == 1
         np.testing.assert_allclose(result.faces.probs.sum(axis=1), 1.0, atol=1e-4)
-        assert len(result.crops) == 1 and result.crops[0].shape[0] == result.crops[0].shape[1]
 
 
 def test_tracked_boxes_follow_the_face_on_frames_the_detector_skips(classifier) -> None:
     analyzer = FrameAnalyzer(classifier, AnalysisSettings(detect_every=3))
     results = [analyzer.process(frame, i / 10) for i, frame in enumerate(_frames(9))]
-    skipped = [r for r in results[1:] if len(r.detected) == 0]
-    assert len(skipped) >= 4
+    skipped = [r for r in results if not r.detector_ran]
+    assert len(skipped) == 6
     lefts = [float(r.faces.xyxy[0, 0]) for r in results if len(r.faces)]
     assert all(b > a for a, b in itertools.pairwise(lefts))  # predicted boxes keep moving right
 
@@ -57,11 +57,19 @@ def test_smoothing_changes_probabilities_and_none_keeps_raw(classifier) -> None:
     assert smooth_spread < raw_spread
 
 
-def test_blur_boxes_cover_faces_and_untracked_detections(classifier) -> None:
-    analyzer = FrameAnalyzer(classifier)
-    first = analyzer.process(_frames(1)[0], 0.0)
+def test_untracked_detections_stay_available_for_blurring_on_skipped_frames(classifier) -> None:
+    analyzer = FrameAnalyzer(classifier, AnalysisSettings(detect_every=3))
+    first, second = (analyzer.process(frame, i / 10) for i, frame in enumerate(_frames(2)))
     assert len(first.faces) == 0 and len(first.detected) == 1  # not yet tracked, but still to be blurred
-    assert first.blur_boxes.shape == (1, 4)
+    assert not second.detector_ran and len(second.detected) == 1
+
+
+def test_predicted_boxes_stay_inside_the_frame(classifier) -> None:
+    analyzer = FrameAnalyzer(classifier, AnalysisSettings(detect_every=5))
+    frames = _frames(30)  # the face slides off the right edge
+    boxes = [analyzer.process(frame, i / 10).faces.xyxy for i, frame in enumerate(frames)]
+    every_box = np.vstack([b for b in boxes if len(b)])
+    assert (every_box >= 0).all() and (every_box[:, [0, 2]] <= 640).all() and (every_box[:, [1, 3]] <= 480).all()
 
 
 def test_reset_starts_track_ids_again(classifier) -> None:
@@ -80,3 +88,21 @@ def test_reset_starts_track_ids_again(classifier) -> None:
 def test_invalid_settings_are_rejected(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         AnalysisSettings(**kwargs)
+
+
+class _FixedDetector:
+    """A FaceDetector that always reports one box with a given score."""
+
+    def __init__(self, score: float) -> None:
+        self.score = score
+
+    def detect(self, frame: np.ndarray) -> Detections:
+        return Detections(xyxy=[[200, 150, 300, 270]], score=[self.score])
+
+
+@pytest.mark.parametrize(("threshold", "tracked"), [(0.2, True), (0.3, False)])
+def test_new_faces_start_tracks_at_threshold_plus_0_2(classifier, threshold: float, tracked: bool) -> None:
+    settings = AnalysisSettings(threshold=threshold, detect_every=1)
+    analyzer = FrameAnalyzer(classifier, settings, detector=_FixedDetector(score=0.45))
+    results = [analyzer.process(np.full((480, 640, 3), 90, np.uint8), i / 10) for i in range(4)]
+    assert (len(results[-1].faces) == 1) is tracked

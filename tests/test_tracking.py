@@ -128,3 +128,12 @@ def test_sparse_detection_rounds_longer_than_max_missing_keep_the_track() -> Non
     tracker = FaceTracker(TrackerConfig(max_missing_s=1.0))
     ids = [_ids(tracker.update(_faces(_box(100 + 2 * i)), 1.5 * i)) for i in range(4)]  # one round per 1.5 s
     assert ids == [[], [1], [1], [1]]
+
+
+def test_predict_leaves_out_faces_missed_in_the_last_detection_round() -> None:
+    tracker = FaceTracker()
+    for i in range(3):
+        tracker.update(_faces(_box(100)), i / FPS)
+    assert _ids(tracker.predict(3.5 / FPS)) == [1]
+    tracker.update(Detections(), 4 / FPS)  # the detector ran and did not find the face
+    assert len(tracker.predict(4.5 / FPS)) == 0  # no ghost box drifting on

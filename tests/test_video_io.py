@@ -144,7 +144,7 @@ def _audio_only(path: Path) -> None:
         (lambda path, clip: None, "no such file"),
         (lambda path, clip: path.write_bytes(b""), "empty"),
         (lambda path, clip: path.write_text("not a video\n" * 50), "not a video file"),
-        (lambda path, clip: path.write_bytes(clip.read_bytes()[:2048]), "not a video file"),
+        (lambda path, clip: path.write_bytes(clip.read_bytes()[:2048]), "no decodable video frames"),
         (lambda path, clip: _audio_only(path), "no video stream"),
     ],
     ids=["missing", "empty", "text", "truncated", "audio-only"],
