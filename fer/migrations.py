@@ -1,0 +1,118 @@
+"""The session database's schema and its versioned migrations.
+
+``SCHEMA`` lists migrations in order; ``upgrade`` applies the ones a database
+has not seen yet, each in its own transaction, and records the version in
+``schema_version``. To change the schema, append a migration: never edit one
+that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from fer.labels import CLASSES
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("source_name", sa.String(500)),
+    sa.Column("source_sha256", sa.String(64), index=True),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("fps", sa.Float, nullable=False),
+    sa.Column("frames_analysed", sa.Integer, nullable=False),
+    sa.Column("tracks", sa.Integer, nullable=False),
+    sa.Column("dominant", sa.String(20)),
+    sa.Column("model_version", sa.String(100), nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
+    sa.Column("artifacts_dir", sa.String(1000)),
+)
+
+
+def _session_key() -> sa.Column:
+    return sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False)
+
+
+def _class_columns(prefix: str) -> list[sa.Column]:
+    return [sa.Column(f"{prefix}{name}", sa.Float) for name in CLASSES]
+
+
+timeline_bins = sa.Table(
+    "timeline_bins",
+    metadata,
+    _session_key(),
+    sa.Column("time_s", sa.Float, nullable=False),
+    sa.Column("faces", sa.Integer, nullable=False),
+    *_class_columns("share_"),
+    *_class_columns("mean_p_"),
+    sa.PrimaryKeyConstraint("session_id", "time_s"),
+)
+
+tracks = sa.Table(
+    "tracks",
+    metadata,
+    _session_key(),
+    sa.Column("track_id", sa.Integer, nullable=False),
+    sa.Column("first_s", sa.Float, nullable=False),
+    sa.Column("last_s", sa.Float, nullable=False),
+    sa.Column("present_s", sa.Float, nullable=False),
+    sa.Column("frames", sa.Integer, nullable=False),
+    sa.Column("dominant", sa.String(20), nullable=False),
+    sa.Column("static", sa.Boolean, nullable=False),
+    *_class_columns("share_"),
+    sa.PrimaryKeyConstraint("session_id", "track_id"),
+)
+
+face_rows = sa.Table(  # numbers only: never a picture of a face
+    "face_rows",
+    metadata,
+    _session_key(),
+    sa.Column("frame", sa.Integer, nullable=False),
+    sa.Column("time_s", sa.Float, nullable=False),
+    sa.Column("track_id", sa.Integer, nullable=False),
+    sa.Column("x", sa.Float, nullable=False),
+    sa.Column("y", sa.Float, nullable=False),
+    sa.Column("w", sa.Float, nullable=False),
+    sa.Column("h", sa.Float, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    *_class_columns("p_"),
+    sa.Index("face_rows_session", "session_id", "time_s"),
+)
+
+
+def _create_v1(connection: sa.Connection) -> None:
+    metadata.create_all(connection, tables=[sessions, timeline_bins, tracks, face_rows])
+
+
+SCHEMA: list[Callable[[sa.Connection], None]] = [_create_v1]  # migration N+1 is SCHEMA[N]
+
+
+def current_version(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table("schema_version"):
+            return 0
+        return int(connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+
+
+def upgrade(engine: sa.Engine) -> int:
+    """Apply pending migrations; returns the schema version. Refuses a database newer than this code."""
+    with engine.begin() as connection:
+        schema_version.create(connection, checkfirst=True)
+    version = current_version(engine)
+    if version > len(SCHEMA):
+        raise RuntimeError(f"the database has schema version {version}; this app knows up to {len(SCHEMA)}")
+    for number, migrate in enumerate(SCHEMA[version:], start=version + 1):
+        with engine.begin() as connection:
+            migrate(connection)
+            connection.execute(sa.insert(schema_version).values(version=number))
+    return len(SCHEMA)
