@@ -4,5 +4,11 @@ import streamlit as st
 
 st.set_page_config(page_title="Classroom expressions", page_icon="🙂", layout="wide")
 
-navigation = st.navigation([st.Page("pages/home.py", title="Home", icon="🏠", default=True)])
+navigation = st.navigation(
+    [
+        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+        st.Page("pages/analyse.py", title="Analyse a video", icon="🎞️"),
+        st.Page("pages/reports.py", title="Reports", icon="📊"),
+    ]
+)
 navigation.run()

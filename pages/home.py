@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from fer import ui
 from fer.labels import CLASSES
 from fer.model_card import shipped_model_summary
+from fer.retention import retention_days
 
 st.title("Classroom expression analytics")
 st.markdown(
@@ -17,13 +19,38 @@ st.warning(
     "expressions across a group, never as a judgement of an individual student."
 )
 
-st.subheader("Privacy")
+st.subheader("Privacy: what is stored, and for how long")
 st.markdown(
-    "- No face images are stored. For each face the app keeps numbers only: time, box position and the "
-    "seven class probabilities.\n"
+    "- No face images are stored. For each face the app keeps numbers only: time, box position, an "
+    "anonymous track number and the seven class probabilities, in the session database.\n"
+    f"- Uploaded recordings and the annotated videos and files made from them are deleted after "
+    f"**{retention_days():g} days**; the numbers stay until you delete the session (Reports).\n"
     "- Everything runs on this server; nothing is sent to third-party services.\n"
     "- Exported videos can have every detected face blurred."
 )
+
+st.subheader("Recent sessions")
+recent = ui.store().list()[:5]
+if recent:
+    st.dataframe(
+        [
+            {
+                "session": s.name,
+                "when": f"{s.created:%d %b %Y %H:%M}",
+                "source": s.source,
+                "minutes": round(s.duration_s / 60, 1),
+                "faces": s.tracks,
+                "most common": s.dominant,
+            }
+            for s in recent
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.page_link("pages/reports.py", label="Open Reports", icon="📊")
+else:
+    st.caption("No sessions yet.")
+st.page_link("pages/analyse.py", label="Analyse a recording", icon="🎞️")
 
 st.subheader("Legal note (EU)")
 st.markdown(

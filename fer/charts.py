@@ -1,0 +1,113 @@
+"""Altair charts for the Reports and Analyse pages: one function per chart, data in, chart out.
+
+One fixed colour per expression (the same in every chart), mid-tone colours
+that read on light and dark themes, and tooltips with the exact values.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from fer.labels import CLASSES
+from fer.report import dominant_per_bin, long_shares
+
+EXPRESSION_COLORS = {
+    "angry": "#d62728",
+    "disgust": "#2ca02c",
+    "fear": "#9467bd",
+    "happy": "#f2b701",
+    "sad": "#1f77b4",
+    "surprise": "#17becf",
+    "neutral": "#8c8c8c",
+}
+_COLOR = alt.Color(
+    "expression:N",
+    title="Expression",
+    scale=alt.Scale(domain=list(CLASSES), range=[EXPRESSION_COLORS[c] for c in CLASSES]),
+)
+_TIME = alt.X("time_s:Q", title="Time (s)")
+
+
+def shares_over_time(timeline: pd.DataFrame, height: int = 260) -> alt.Chart:
+    """Stacked area: the share of faces showing each expression, per time bin."""
+    return (
+        alt.Chart(long_shares(timeline), height=height)
+        .mark_area()
+        .encode(
+            _TIME,
+            alt.Y(
+                "share:Q",
+                title="Share of faces",
+                stack="zero",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            _COLOR,
+            order=alt.Order("expression:N"),
+            tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), "expression:N", alt.Tooltip("share:Q", format=".0%")],
+        )
+    )
+
+
+def dominant_timeline(timeline: pd.DataFrame, height: int = 60) -> alt.Chart:
+    """One coloured cell per bin: the most common expression then."""
+    data = dominant_per_bin(timeline)
+    bin_s = float(timeline["time_s"].diff().median()) if len(timeline) > 1 else 1.0
+    data["end_s"] = data["time_s"] + bin_s
+    return (
+        alt.Chart(data, height=height)
+        .mark_rect()
+        .encode(
+            _TIME,
+            alt.X2("end_s:Q"),
+            _COLOR,
+            tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), "expression:N", alt.Tooltip("share:Q", format=".0%")],
+        )
+    )
+
+
+def faces_over_time(timeline: pd.DataFrame, height: int = 140) -> alt.Chart:
+    return (
+        alt.Chart(timeline, height=height)
+        .mark_line(interpolate="step-after")
+        .encode(
+            _TIME,
+            alt.Y("faces:Q", title="Faces present"),
+            tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), alt.Tooltip("faces:Q", title="faces")],
+        )
+    )
+
+
+def track_strip(cells: pd.DataFrame) -> alt.Chart:
+    """Track x time, each cell coloured by that face's expression then."""
+    tracks = max(1, cells["track_id"].nunique())
+    return (
+        alt.Chart(cells, height=min(24 * tracks, 600) + 20)
+        .mark_rect()
+        .encode(
+            alt.X("start_s:Q", title="Time (s)"),
+            alt.X2("end_s:Q"),
+            alt.Y("track_id:O", title="Face (anonymous track)"),
+            _COLOR,
+            tooltip=[
+                alt.Tooltip("track_id:O", title="face"),
+                alt.Tooltip("start_s:Q", title="from (s)"),
+                "expression:N",
+                alt.Tooltip("confidence:Q", format=".2f"),
+            ],
+        )
+    )
+
+
+def overall_distribution(shares: pd.DataFrame, height: int = 220) -> alt.Chart:
+    return (
+        alt.Chart(shares, height=height)
+        .mark_bar()
+        .encode(
+            alt.X("expression:N", title=None, sort=list(CLASSES)),
+            alt.Y("share:Q", title="Share of face time", axis=alt.Axis(format="%")),
+            _COLOR,
+            tooltip=["expression:N", alt.Tooltip("share:Q", format=".1%")],
+        )
+    )

@@ -1,0 +1,106 @@
+"""Analyse a video: upload a recording, follow the progress, watch the annotated result, keep the session."""
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from fer import ui
+from fer.analyze import Progress
+from fer.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV, OutputError
+from fer.pipeline import AnalysisSettings
+from fer.sessions import VIDEO_TYPES, analyse_and_store, save_upload
+from fer.store import data_dir
+from fer.video_io import VideoError
+
+st.title("Analyse a video")
+st.caption(
+    "Upload a lecture recording. It is analysed on this server: faces are found, their expressions "
+    "classified and followed over time. Only numbers are stored, never face images; the upload and the "
+    "annotated video are deleted after the retention period (see Home)."
+)
+
+uploaded = st.file_uploader("Recording", type=list(VIDEO_TYPES), help="mp4, mov, avi, mkv or webm")
+name = st.text_input("Session name", value=Path(uploaded.name).stem if uploaded else "", max_chars=200)
+with st.expander("Options"):
+    every = st.number_input("Analyse every N-th frame", min_value=1, max_value=30, value=1)
+    threshold = st.slider("Face detection threshold", min_value=0.1, max_value=0.9, value=0.3, step=0.05)
+    detect_every = st.number_input(
+        "Run the face detector on every K-th analysed frame (faces are tracked in between)",
+        min_value=1,
+        max_value=12,
+        value=3,
+    )
+    blur = st.checkbox("Blur every face in the exported video")
+
+if st.button("Analyse", type="primary", disabled=uploaded is None):
+    store = ui.store()
+    video_path, sha256 = save_upload(uploaded, uploaded.name, data_dir() / "uploads")
+    earlier = store.find_by_hash(sha256)
+    if earlier is not None and st.session_state.get("confirmed_duplicate") != sha256:
+        st.session_state["pending_duplicate"] = sha256
+        st.warning(
+            f"This file was already analysed: session “{earlier.name}” of "
+            f"{earlier.created:%d %b %Y %H:%M}. Open it in Reports, or analyse it again."
+        )
+    else:
+        settings = AnalysisSettings(every=int(every), threshold=threshold, detect_every=int(detect_every), blur=blur)
+        bar = st.progress(0.0, text="Loading the model…")
+        st.button("Cancel", help="Stops the analysis; nothing is stored.")
+        last_update = [0.0]
+
+        def show(progress: Progress) -> None:
+            if time.monotonic() - last_update[0] < 0.25:
+                return
+            last_update[0] = time.monotonic()
+            left = f", about {progress.eta_s:.0f} s left" if progress.eta_s is not None else ""
+            bar.progress(progress.fraction, text=f"{progress.video_time_s:.0f} s of video analysed{left}")
+
+        try:
+            session_id, _result = analyse_and_store(
+                video_path,
+                name=name or Path(uploaded.name).stem,
+                store=store,
+                sessions_dir=data_dir() / "sessions",
+                settings=settings,
+                classifier=ui.classifier(),
+                source_name=uploaded.name,
+                source_sha256=sha256,
+                on_progress=show,
+            )
+        except VideoError as error:
+            video_path.unlink(missing_ok=True)
+            st.error(f"This file could not be analysed: {error}. Check that it plays in a video player.")
+        except OutputError as error:
+            st.error(f"The results could not be written: {error}. Check the free disk space.")
+        else:
+            bar.progress(1.0, text="Done")
+            st.session_state["analysed_session"] = session_id
+            st.session_state.pop("pending_duplicate", None)
+
+if st.session_state.get("pending_duplicate") and uploaded is not None and st.button("Analyse it again anyway"):
+    st.session_state["confirmed_duplicate"] = st.session_state.pop("pending_duplicate")
+    st.info("Press Analyse to start.")
+
+session_id = st.session_state.get("analysed_session")
+stored = ui.store().get(session_id) if session_id is not None else None
+if stored is not None:
+    st.success(f"Session “{stored.name}” is saved; it is listed in Reports.")
+    folder = Path(stored.artifacts_dir) if stored.artifacts_dir else None
+    if folder and (folder / ANNOTATED_VIDEO).is_file():
+        st.video(str(folder / ANNOTATED_VIDEO))
+    ui.headline(stored)
+    ui.session_charts(stored, key="analyse")
+    if folder and folder.is_dir():
+        st.markdown("**Downloads**")
+        columns = st.columns(4)
+        downloads = [
+            (ANNOTATED_VIDEO, "video/mp4", "Annotated video"),
+            (DETECTIONS_CSV, "text/csv", "Detections CSV"),
+            (TIMELINE_CSV, "text/csv", "Timeline CSV"),
+            (SUMMARY_JSON, "application/json", "Summary JSON"),
+        ]
+        for column, (filename, mime, label) in zip(columns, downloads, strict=True):
+            path = folder / filename
+            if path.is_file():
+                column.download_button(label, path.read_bytes(), file_name=filename, mime=mime)

@@ -1,0 +1,60 @@
+"""Reports: one session's expressions over time, notable moments, several sessions side by side."""
+
+import streamlit as st
+
+from fer import report, ui
+
+st.title("Reports")
+store = ui.store()
+sessions = store.list()
+if not sessions:
+    st.info("No sessions yet. Analyse a recording or run a live session first.")
+    st.stop()
+
+labels = {s.id: f"{s.name} · {s.created:%d %b %Y %H:%M} · {s.source}" for s in sessions}
+chosen = st.multiselect(
+    "Sessions (pick two or more to compare)",
+    options=list(labels),
+    default=[sessions[0].id],
+    format_func=labels.get,
+    max_selections=4,
+)
+if not chosen:
+    st.stop()
+smoothing = st.slider("Smoothing (seconds)", min_value=1, max_value=60, value=5, help="moving average of the shares")
+
+if len(chosen) == 1:
+    stored = store.get(chosen[0])
+    ui.headline(stored)
+    ui.session_charts(stored, smoothing_bins=smoothing, key="single")
+    timeline, _tracks, _cells = ui.session_tables(stored.id, ui.cache_key(stored))
+    moments = report.notable_moments(timeline)
+    st.markdown("**Notable moments**")
+    if moments.empty:
+        st.caption("No sudden change in the share of happy faces (±25 % over 10 s).")
+    else:
+        st.dataframe(moments, hide_index=True, width="stretch")
+    st.download_button(
+        "Download the timeline (CSV)", timeline.to_csv(index=False), file_name=f"timeline_{stored.id}.csv"
+    )
+    with st.expander("Rename or delete this session"):
+        new_name = st.text_input("Name", value=stored.name, key="rename")
+        if st.button("Rename") and new_name.strip() and new_name != stored.name:
+            store.rename(stored.id, new_name)
+            st.rerun()
+        if st.button("Delete this session", type="secondary"):
+            ui.delete_session(stored)
+            st.rerun()
+else:
+    columns = st.columns(len(chosen))
+    for column, session_id in zip(columns, chosen, strict=True):
+        with column:
+            stored = store.get(session_id)
+            st.subheader(stored.name)
+            ui.headline(stored)
+            ui.session_charts(stored, smoothing_bins=smoothing, key=f"compare{session_id}")
+
+st.caption(
+    "Charts show observed facial expressions of the group, not feelings, engagement or any judgement of a "
+    "person. Faces are anonymous tracks; pictures and posters that never change are left out."
+)
