@@ -21,15 +21,12 @@ EXPRESSION_COLORS = {
     "surprise": "#17becf",
     "neutral": "#8c8c8c",
 }
-_COLOR = alt.Color(
-    "expression:N",
-    title="Expression",
-    scale=alt.Scale(domain=list(CLASSES), range=[EXPRESSION_COLORS[c] for c in CLASSES]),
-)
+_SCALE = alt.Scale(domain=list(CLASSES), range=[EXPRESSION_COLORS[c] for c in CLASSES])
+_COLOR = alt.Color("expression:N", title="Expression", scale=_SCALE)
 _TIME = alt.X("time_s:Q", title="Time (s)")
 
 
-def shares_over_time(timeline: pd.DataFrame, height: int = 260) -> alt.Chart:
+def shares_over_time(timeline: pd.DataFrame, height: int = 320) -> alt.Chart:
     """Stacked area: the share of faces showing each expression, per time bin."""
     return (
         alt.Chart(long_shares(timeline), height=height)
@@ -50,7 +47,7 @@ def shares_over_time(timeline: pd.DataFrame, height: int = 260) -> alt.Chart:
     )
 
 
-def dominant_timeline(timeline: pd.DataFrame, height: int = 60) -> alt.Chart:
+def dominant_timeline(timeline: pd.DataFrame, height: int = 90) -> alt.Chart:
     """One coloured cell per bin: the most common expression then."""
     data = dominant_per_bin(timeline)
     bin_s = float(timeline["time_s"].diff().median()) if len(timeline) > 1 else 1.0
@@ -61,13 +58,15 @@ def dominant_timeline(timeline: pd.DataFrame, height: int = 60) -> alt.Chart:
         .encode(
             _TIME,
             alt.X2("end_s:Q"),
-            _COLOR,
+            y=alt.value(0),  # a rect needs a vertical extent: the full chart height
+            y2=alt.value(height - 45),  # Streamlit fits axes and labels inside ``height``
+            color=alt.Color("expression:N", scale=_SCALE, legend=None),  # the colours of the chart above
             tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), "expression:N", alt.Tooltip("share:Q", format=".0%")],
         )
     )
 
 
-def faces_over_time(timeline: pd.DataFrame, height: int = 140) -> alt.Chart:
+def faces_over_time(timeline: pd.DataFrame, height: int = 220) -> alt.Chart:
     return (
         alt.Chart(timeline, height=height)
         .mark_line(interpolate="step-after")
@@ -80,16 +79,20 @@ def faces_over_time(timeline: pd.DataFrame, height: int = 140) -> alt.Chart:
 
 
 def track_strip(cells: pd.DataFrame) -> alt.Chart:
-    """Track x time, each cell coloured by that face's expression then."""
+    """Track x time, each cell coloured by that face's expression then.
+
+    Rows are sized by step (Streamlit squeezes ordinal rows of a fixed-height chart to
+    hairlines): 28 px each, thinner for many faces so the strip stays about 600 px.
+    """
     tracks = max(1, cells["track_id"].nunique())
     return (
-        alt.Chart(cells, height=min(24 * tracks, 600) + 20)
-        .mark_rect()
+        alt.Chart(cells, height=alt.Step(max(6, min(28, 600 // tracks))))
+        .mark_bar(cornerRadius=0, binSpacing=0)
         .encode(
             alt.X("start_s:Q", title="Time (s)"),
             alt.X2("end_s:Q"),
-            alt.Y("track_id:O", title="Face (anonymous track)"),
-            _COLOR,
+            alt.Y("track_id:O", title="Face"),
+            alt.Color("expression:N", scale=_SCALE, legend=None),  # the colours of the charts above
             tooltip=[
                 alt.Tooltip("track_id:O", title="face"),
                 alt.Tooltip("start_s:Q", title="from (s)"),
@@ -100,7 +103,7 @@ def track_strip(cells: pd.DataFrame) -> alt.Chart:
     )
 
 
-def overall_distribution(shares: pd.DataFrame, height: int = 220) -> alt.Chart:
+def overall_distribution(shares: pd.DataFrame, height: int = 260) -> alt.Chart:
     return (
         alt.Chart(shares, height=height)
         .mark_bar()

@@ -14,6 +14,21 @@ from fer.retention import purge_expired, retention_days
 from fer.store import SessionStore, StoredSession, data_dir, database_url
 
 
+def use_app_navigation() -> None:
+    """Call first on every page: a deep link opened before anyone loaded the home page must still get app.py.
+
+    Streamlit falls back to its old ``pages/``-folder navigation when the first request of
+    a server process is a page URL (streamlit/streamlit#10276): the page then runs without
+    app.py's set-up and menu. Switching the process-wide flag off and rerunning routes
+    the request through app.py's ``st.navigation``, which keeps it off from then on.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 @st.cache_resource(show_spinner="Loading the expression model…")
 def classifier() -> EmotionClassifier:
     model = EmotionClassifier()

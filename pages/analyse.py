@@ -13,6 +13,7 @@ from fer.sessions import VIDEO_TYPES, analyse_and_store, save_upload
 from fer.store import data_dir
 from fer.video_io import VideoError
 
+ui.use_app_navigation()
 st.title("Analyse a video")
 st.caption(
     "Upload a lecture recording. It is analysed on this server: faces are found, their expressions "

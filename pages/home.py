@@ -7,6 +7,7 @@ from fer.labels import CLASSES
 from fer.model_card import shipped_model_summary
 from fer.retention import retention_days
 
+ui.use_app_navigation()
 st.title("Classroom expression analytics")
 st.markdown(
     "This app finds the faces in a webcam stream or a lecture recording, classifies each face's "
@@ -47,10 +48,10 @@ if recent:
         hide_index=True,
         width="stretch",
     )
-    st.page_link("pages/reports.py", label="Open Reports", icon="📊")
+    st.page_link("pages/reports.py", label="Open Reports", icon=":material/bar_chart:")
 else:
     st.caption("No sessions yet.")
-st.page_link("pages/analyse.py", label="Analyse a recording", icon="🎞️")
+st.page_link("pages/analyse.py", label="Analyse a recording", icon=":material/movie:")
 
 st.subheader("Legal note (EU)")
 st.markdown(

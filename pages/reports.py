@@ -4,6 +4,7 @@ import streamlit as st
 
 from fer import report, ui
 
+ui.use_app_navigation()
 st.title("Reports")
 store = ui.store()
 sessions = store.list()

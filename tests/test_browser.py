@@ -1,0 +1,116 @@
+"""The real thing in a real browser: Streamlit served on a free port, Debian's chromium driven by Playwright.
+
+Uploads ../shared/videos/smiling_woman.mp4 on "Analyse a video", waits for the
+analysis, checks that the annotated video plays and the charts render, then finds
+the session in Reports. Screenshots go to screenshots/ (look at them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import VIDEOS, needs_videos
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "screenshots"
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = [
+    needs_videos,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"Debian chromium not found at {CHROMIUM} (.ci/run installs it)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "FER_DATA_DIR": str(tmp_path_factory.mktemp("browser_data"))}
+    env.pop("FER_DATABASE_URL", None)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str) -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: Streamlit scrolls inside
+        yield tab
+        browser.close()
+
+
+def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.goto(f"{app_url}/analyse")  # a deep link as the server's very first request
+    page.get_by_text("Recording").first.wait_for(timeout=60_000)
+    sidebar = page.locator("[data-testid='stSidebarNav']")
+    assert sidebar.get_by_text("Analyse a video").count() == 1  # app.py's menu, not the pages/ folder's
+    page.locator("input[type=file]").set_input_files(str(VIDEOS / "smiling_woman.mp4"))
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("is saved").wait_for(timeout=300_000)
+
+    video = page.locator("video").first
+    video.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => document.querySelector('video') && document.querySelector('video').readyState >= 1", timeout=60_000
+    )
+    duration = video.evaluate("v => v.duration")
+    assert duration == pytest.approx(4.6, abs=0.3)
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0.5", timeout=30_000)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.first.wait_for(timeout=60_000)
+    assert charts.count() >= 4
+    page.wait_for_timeout(1500)  # let the charts draw before the screenshot
+    page.screenshot(path=str(SCREENSHOTS / "analyse.png"), full_page=True)
+
+    page.goto(f"{app_url}/reports")
+    page.get_by_text("smiling_woman").first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4
