@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from fer import charts, report
-from fer.classifier import EmotionClassifier
 from fer.retention import purge_expired, retention_days
 from fer.store import SessionStore, StoredSession, data_dir, database_url
+
+if TYPE_CHECKING:
+    from fer.classifier import EmotionClassifier
 
 
 def use_app_navigation() -> None:
@@ -31,6 +34,8 @@ def use_app_navigation() -> None:
 
 @st.cache_resource(show_spinner="Loading the expression model…")
 def classifier() -> EmotionClassifier:
+    from fer.classifier import EmotionClassifier  # Keras and JAX load here, not on pages that only read
+
     model = EmotionClassifier()
     model.warm_up()
     return model
@@ -56,7 +61,8 @@ def session_tables(session_id: int, version: str) -> tuple[pd.DataFrame, pd.Data
     timeline = store().timeline(session_id)
     tracks = store().tracks(session_id)
     static = set(tracks.loc[tracks["static"], "track_id"])
-    cells = report.track_cells(store().face_rows(session_id), stored.duration_s, static)
+    face_rows = store().face_rows(session_id, columns=["time_s", "track_id", *report.PROB_COLUMNS])
+    cells = report.track_cells(face_rows, stored.duration_s, static)
     return timeline, tracks, cells
 
 
