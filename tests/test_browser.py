@@ -1,8 +1,9 @@
 """The real thing in a real browser: Streamlit served on a free port, Debian's chromium driven by Playwright.
 
-Uploads ../shared/videos/smiling_woman.mp4 on "Analyse a video", waits for the
-analysis, checks that the annotated video plays and the charts render, then finds
-the session in Reports. Screenshots go to screenshots/ (look at them).
+Cancels an analysis half-way (nothing may be stored), then uploads
+../shared/videos/smiling_woman.mp4 on "Analyse a video", waits for the analysis,
+checks that the annotated video plays and the charts render, then finds the
+session in Reports (light and dark theme). Screenshots go to screenshots/ (look at them).
 """
 
 from __future__ import annotations
@@ -83,12 +84,24 @@ def page(app_url: str) -> Iterator[object]:
         browser.close()
 
 
-def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
+def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page) -> None:
     page.goto(f"{app_url}/analyse")  # a deep link as the server's very first request
     page.get_by_text("Recording").first.wait_for(timeout=60_000)
     sidebar = page.locator("[data-testid='stSidebarNav']")
     assert sidebar.get_by_text("Analyse a video").count() == 1  # app.py's menu, not the pages/ folder's
+    page.locator("input[type=file]").set_input_files(str(VIDEOS / "computer_lab.mp4"))
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("video analysed").first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("video analysed").first.wait_for(state="detached", timeout=60_000)
+    page.goto(f"{app_url}/reports")
+    page.get_by_text("No sessions yet").wait_for(timeout=60_000)
+
+
+def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.goto(f"{app_url}/analyse")
+    page.get_by_text("Recording").first.wait_for(timeout=60_000)
     page.locator("input[type=file]").set_input_files(str(VIDEOS / "smiling_woman.mp4"))
     page.get_by_role("button", name="Analyse", exact=True).click()
     page.get_by_text("is saved").wait_for(timeout=300_000)
@@ -114,3 +127,8 @@ def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page
     page.wait_for_timeout(1500)
     page.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4
+
+    page.goto(f"{app_url}/reports?embed=true&embed_options=dark_theme")  # readable on a dark theme too
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SCREENSHOTS / "reports_dark.png"), full_page=True)
