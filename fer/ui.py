@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import sqlalchemy.exc
 import streamlit as st
 
 from fer import charts, report
@@ -42,8 +43,18 @@ def classifier() -> EmotionClassifier:
 
 
 def store() -> SessionStore:
-    """The session database (``FER_DATABASE_URL`` or the data folder's SQLite file), opened once."""
-    return _open_store(database_url(), str(data_dir()))
+    """The session database (``FER_DATABASE_URL`` or the data folder's SQLite file), opened once.
+
+    A database that cannot be opened stops the page with a message saying what to check.
+    """
+    try:
+        return _open_store(database_url(), str(data_dir()))
+    except (sqlalchemy.exc.SQLAlchemyError, OSError, RuntimeError) as error:
+        st.error(
+            f"The session database could not be opened ({type(error).__name__}: {error}). "
+            "Check FER_DATABASE_URL, that the database server is running, and that the data folder is writable."
+        )
+        st.stop()
 
 
 @st.cache_resource

@@ -74,6 +74,8 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
             st.error(f"This file could not be analysed: {error}. Check that it plays in a video player.")
         except OutputError as error:
             st.error(f"The results could not be written: {error}. Check the free disk space.")
+        except Exception as error:  # shown in the page, never as a traceback; nothing was stored
+            st.error(f"The analysis failed ({type(error).__name__}: {error}). Nothing was stored; please try again.")
         else:
             bar.progress(1.0, text="Done")
             st.session_state["analysed_session"] = session_id

@@ -100,3 +100,10 @@ def test_home_lists_recent_sessions(data_folder: Path, face_clip: Path) -> None:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not app.exception
     assert "Maths, period 2" in app.dataframe[0].value["session"].tolist()
+
+
+def test_an_unreachable_database_is_an_error_message_not_a_traceback(data_folder: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FER_DATABASE_URL", "postgresql+psycopg://nobody:wrong@127.0.0.1:9/none")
+    app = AppTest.from_file(str(ROOT / "pages" / "reports.py"), default_timeout=60).run()
+    assert not app.exception
+    assert any("could not be opened" in e.value for e in app.error)
