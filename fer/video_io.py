@@ -64,6 +64,9 @@ class VideoReader:
             self._container.close()
             raise VideoError(f"{self.path.name}: this is a still image, not a video")
         self._stream = self._container.streams.video[0]
+        if self._stream.codec_context is None:  # FFmpeg has no decoder for it: fail now, not after reading it all
+            self._container.close()
+            raise VideoError(f"{self.path.name}: the video codec is not supported")
         self._stream.thread_type = "AUTO"
         self.corrupt_frames = 0
         self._decoder = self._decoded()
