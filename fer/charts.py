@@ -24,25 +24,25 @@ EXPRESSION_COLORS = {
 _SCALE = alt.Scale(domain=list(CLASSES), range=[EXPRESSION_COLORS[c] for c in CLASSES])
 _COLOR = alt.Color("expression:N", title="Expression", scale=_SCALE)
 _TIME = alt.X("time_s:Q", title="Time (s)")
+_UNIT = alt.Scale(domain=[0, 1])
 
 
 def shares_over_time(timeline: pd.DataFrame, height: int = 320) -> alt.Chart:
     """Stacked area: the share of faces showing each expression, per time bin."""
+    return _stacked_shares(long_shares(timeline), _TIME, "time (s)", height)
+
+
+def _stacked_shares(data: pd.DataFrame, x: alt.X, time_title: str, height: int) -> alt.Chart:
+    """(time_s, expression, share) rows as a stacked area over ``x``."""
     return (
-        alt.Chart(long_shares(timeline), height=height)
+        alt.Chart(data, height=height)
         .mark_area()
         .encode(
-            _TIME,
-            alt.Y(
-                "share:Q",
-                title="Share of faces",
-                stack="zero",
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
-            ),
+            x,
+            alt.Y("share:Q", title="Share of faces", stack="zero", axis=alt.Axis(format="%"), scale=_UNIT),
             _COLOR,
             order=alt.Order("expression:N"),
-            tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), "expression:N", alt.Tooltip("share:Q", format=".0%")],
+            tooltip=[alt.Tooltip("time_s:Q", title=time_title), "expression:N", alt.Tooltip("share:Q", format=".0%")],
         )
     )
 
@@ -103,14 +103,20 @@ def track_strip(cells: pd.DataFrame) -> alt.Chart:
     )
 
 
-def overall_distribution(shares: pd.DataFrame, height: int = 260) -> alt.Chart:
+def overall_distribution(shares: pd.DataFrame, height: int = 260, title: str = "Share of face time") -> alt.Chart:
     return (
         alt.Chart(shares, height=height)
         .mark_bar()
         .encode(
             alt.X("expression:N", title=None, sort=list(CLASSES)),
-            alt.Y("share:Q", title="Share of face time", axis=alt.Axis(format="%")),
+            alt.Y("share:Q", title=title, axis=alt.Axis(format="%"), scale=_UNIT),
             _COLOR,
             tooltip=["expression:N", alt.Tooltip("share:Q", format=".1%")],
         )
     )
+
+
+def live_trend(trend: pd.DataFrame, height: int = 240) -> alt.Chart:
+    """The live panel's rolling trend: (time_s = seconds ago, expression, share) as a stacked area."""
+    x = alt.X("time_s:Q", title="Seconds ago", scale=alt.Scale(domain=[-60, 0]))
+    return _stacked_shares(trend, x, "seconds ago", height)

@@ -16,6 +16,7 @@ from fer.store import SessionStore, StoredSession, data_dir, database_url
 
 if TYPE_CHECKING:
     from fer.classifier import EmotionClassifier
+    from fer.live import LiveProcessor
 
 
 def use_app_navigation() -> None:
@@ -55,6 +56,24 @@ def store() -> SessionStore:
             "Check FER_DATABASE_URL, that the database server is running, and that the data folder is writable."
         )
         st.stop()
+
+
+def live_processor() -> LiveProcessor:
+    """This browser session's live frame worker (sessions must not share tracks or statistics)."""
+    from fer.live import LiveProcessor
+
+    if "live_processor" not in st.session_state:
+        st.session_state["live_processor"] = LiveProcessor(classifier())
+    return st.session_state["live_processor"]
+
+
+def rtc_configuration() -> dict:
+    """ICE servers from ``st.secrets["webrtc"]["ice_servers"]`` (see README); none means local network only."""
+    try:
+        servers = st.secrets.get("webrtc", {}).get("ice_servers", [])
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        servers = []
+    return {"iceServers": [dict(server) for server in servers]}
 
 
 @st.cache_resource

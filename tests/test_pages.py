@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -107,3 +108,18 @@ def test_an_unreachable_database_is_an_error_message_not_a_traceback(data_folder
     app = AppTest.from_file(str(ROOT / "pages" / "reports.py"), default_timeout=60).run()
     assert not app.exception
     assert any("could not be opened" in e.value for e in app.error)
+
+
+def test_live_page_renders_its_controls_without_a_camera(data_folder: Path, monkeypatch) -> None:
+    # streamlit-webrtc needs a real server runtime, which AppTest mocks; the browser test covers the stream
+    stopped = SimpleNamespace(state=SimpleNamespace(playing=False))
+    monkeypatch.setattr("streamlit_webrtc.webrtc_streamer", lambda **_: stopped)
+    app = AppTest.from_file(str(ROOT / "pages" / "live.py"), default_timeout=120).run()
+    assert not app.exception
+    assert app.text_input[0].value.startswith("Live ")
+    assert [t.label for t in app.toggle] == ["Pause analysis"]
+    snapshot = next(b for b in app.button if b.label == "Snapshot of the current frame")
+    snapshot.click()
+    app.run()
+    assert any("No frame has been analysed yet" in i.value for i in app.info)
+    assert {m.label for m in app.metric} >= {"Faces now", "Processed fps"}

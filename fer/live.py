@@ -1,0 +1,175 @@
+"""The Live page's frame worker: webcam frames in, annotated frames and live statistics out.
+
+It runs the same stages as video analysis (``FrameAnalyzer``) and needs no
+Streamlit, so pytest and ``bench/live.py`` drive it directly. The WebRTC
+thread calls ``process_newest``; the page reads ``stats()`` and ``snapshot()``
+from its own thread. Shared state sits behind one lock, so nothing inside the
+callback touches Streamlit. Only the newest of the frames waiting is analysed:
+slow frames are dropped, not queued, so latency cannot grow.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import pandas as pd
+
+from fer.aggregate import SessionAggregator
+from fer.annotate import FaceAnnotator, blur_faces
+from fer.classifier import EmotionClassifier
+from fer.detection import FaceDetector
+from fer.detections import Detections
+from fer.labels import CLASSES, NUM_CLASSES
+from fer.outputs import DetectionsCsv
+from fer.pipeline import AnalysisSettings, FrameAnalyzer
+from fer.store import SessionStore
+
+TREND_S = 60  # the rolling trend shows the last minute
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    faces: int  # in the newest processed frame
+    shares: dict[str, float]  # share of those faces showing each expression
+    trend: pd.DataFrame  # time_s (seconds ago, negative), expression, share: the last TREND_S seconds
+    processed_fps: float
+    dropped_frames: int
+    seconds: float  # since the session started
+    paused: bool
+
+
+class LiveProcessor:
+    """One live session: ``process_newest(frames)`` per WebRTC batch; ``save(store, name)`` when it ends."""
+
+    def __init__(
+        self,
+        classifier: EmotionClassifier,
+        settings: AnalysisSettings | None = None,
+        detector: FaceDetector | None = None,
+    ) -> None:
+        self.settings = settings or AnalysisSettings(detect_every=1)  # 640x480 leaves time to detect every frame
+        self.analyzer = FrameAnalyzer(classifier, self.settings, detector)
+        self.model_version = classifier.version
+        self._lock = threading.Lock()
+        self.paused = False
+        # per-face rows wait on disk until the session is saved: memory stays flat however long it runs
+        self._rows_file = tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="")  # noqa: SIM115
+        self.reset()
+
+    def reset(self) -> None:
+        """Start the statistics (and the session to be saved) afresh; tracks restart at 1."""
+        with self._lock:
+            self.analyzer.reset()
+            self.aggregator = SessionAggregator(self.settings.bin_s, sample_interval_s=1 / 15)
+            self._rows_file.seek(0)
+            self._rows_file.truncate()
+            self._rows = DetectionsCsv(self._rows_file)
+            self._started = time.monotonic()
+            self._frames = 0
+            self._dropped = 0
+            self._frame_times: deque[float] = deque(maxlen=30)
+            self._latest_faces = Detections()
+            self._latest_image: np.ndarray | None = None
+            self._latest_blur_boxes = np.empty((0, 4), np.float32)
+
+    def process_newest(self, frames: Sequence[av.VideoFrame]) -> av.VideoFrame:
+        """Analyse the newest frame of those waiting (the rest are dropped) and return it annotated."""
+        newest = frames[-1]
+        image = newest.to_ndarray(format="bgr24")
+        annotated = self.process(image, dropped=len(frames) - 1)
+        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
+        out.pts = newest.pts
+        if newest.time_base is not None:
+            out.time_base = newest.time_base
+        return out
+
+    def process(self, image: np.ndarray, dropped: int = 0) -> np.ndarray:
+        """Analyse one BGR frame now; returns it annotated (unchanged while paused)."""
+        with self._lock:
+            self._dropped += dropped
+            if self.paused:
+                return image
+            time_s = time.monotonic() - self._started
+            result = self.analyzer.process(image, time_s)
+            self.aggregator.add(result.faces, time_s)
+            self._rows.write(self._frames, time_s, result.faces)
+            self._frames += 1
+            self._frame_times.append(time.monotonic())
+            self._latest_faces = result.faces
+            self._latest_image = image
+            self._latest_blur_boxes = result.detected.xyxy
+        return FaceAnnotator().annotate(image, result.faces)
+
+    def stats(self) -> LiveStats:
+        with self._lock:
+            faces = self._latest_faces
+            counts = np.bincount(faces.class_index, minlength=NUM_CLASSES) if len(faces) else np.zeros(NUM_CLASSES)
+            shares = counts / max(len(faces), 1)
+            timeline = self.aggregator.timeline(exclude=self.analyzer.static.static_ids())
+            times = list(self._frame_times)
+            seconds = time.monotonic() - self._started
+            fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+            dropped, paused = self._dropped, self.paused
+        recent = timeline[timeline["time_s"] >= seconds - TREND_S]
+        share_columns = [f"share_{c}" for c in CLASSES]
+        trend = recent[["time_s", *share_columns]].rename(columns=dict(zip(share_columns, CLASSES, strict=True)))
+        trend = trend.assign(time_s=trend["time_s"] - np.floor(seconds)).melt(
+            "time_s", var_name="expression", value_name="share"
+        )
+        return LiveStats(
+            faces=len(faces),
+            shares=dict(zip(CLASSES, shares.round(3).tolist(), strict=True)),
+            trend=trend,
+            processed_fps=round(fps, 1),
+            dropped_frames=dropped,
+            seconds=seconds,
+            paused=paused,
+        )
+
+    def snapshot(self, blur: bool = False) -> np.ndarray | None:
+        """The newest analysed frame, annotated (and with every face blurred if asked); None before any."""
+        with self._lock:
+            if self._latest_image is None:
+                return None
+            image, faces, boxes = self._latest_image.copy(), self._latest_faces, self._latest_blur_boxes
+        if blur:
+            blur_faces(image, np.vstack([faces.xyxy, boxes]))
+        return FaceAnnotator().annotate(image, faces)
+
+    def save(self, store: SessionStore, name: str) -> int | None:
+        """Store the session so far (numbers only, never frames); None when nothing was analysed."""
+        with self._lock:
+            if self._frames == 0:
+                return None
+            static = self.analyzer.static.static_ids()
+            timeline = self.aggregator.timeline(exclude=static)
+            tracks = self.aggregator.tracks(static=static)
+            seconds = time.monotonic() - self._started
+            summary = {
+                "source": "webcam",
+                "duration_s": round(seconds, 3),
+                "fps": round(self._frames / max(seconds, 1e-9), 3),
+                "frames_analysed": self._frames,
+                "dropped_frames": self._dropped,
+                "tracks": int((~tracks["static"]).sum()),
+                "static_tracks": sorted(static),
+                **self.aggregator.overall(exclude=static),
+                "settings": self.settings.to_dict(),
+                "model_version": self.model_version,
+            }
+            self._rows_file.flush()
+            face_rows = pd.read_csv(self._rows_file.name, chunksize=50_000)
+            return store.save(
+                name=name, source="live", summary=summary, timeline=timeline, tracks_table=tracks, face_rows=face_rows
+            )
+
+    def close(self) -> None:
+        """Delete the temporary per-face rows (also happens when the processor is garbage-collected)."""
+        self._rows_file.close()

@@ -1,0 +1,87 @@
+"""Live: a webcam (or a shared video-call gallery) analysed as it happens; saved to Reports when stopped."""
+
+from datetime import datetime
+
+import cv2
+import pandas as pd
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from fer import charts, ui
+
+ui.use_app_navigation()
+st.title("Live class view")
+st.caption(
+    "Start the camera, or share a screen showing a video-call gallery. Frames are analysed on this server and "
+    "never stored; when you stop, the session's numbers are saved and appear in Reports."
+)
+
+processor = ui.live_processor()
+name = st.text_input(
+    "Session name", value=st.session_state.setdefault("live_name", f"Live {datetime.now():%d %b %H:%M}")
+)
+video_column, panel_column = st.columns([3, 2])
+
+
+async def analyse_frames(frames: list) -> list:
+    """Runs in streamlit-webrtc's worker thread: no st.* here; results leave through the processor's lock."""
+    return [processor.process_newest(frames)]
+
+
+with video_column:
+    context = webrtc_streamer(
+        key="live",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration=ui.rtc_configuration(),
+        media_stream_constraints={"video": True, "audio": False},
+        queued_video_frames_callback=analyse_frames,
+        async_processing=True,
+    )
+    controls = st.columns(3)
+    processor.paused = controls[0].toggle("Pause analysis", value=processor.paused)
+    if controls[1].button("Reset statistics"):
+        processor.reset()
+    blur_snapshot = controls[2].checkbox("Blur faces in snapshots", value=True)
+    if st.button("Snapshot of the current frame"):
+        snapshot = processor.snapshot(blur=blur_snapshot)
+        if snapshot is None:
+            st.info("No frame has been analysed yet: start the camera first.")
+        else:
+            st.image(snapshot, channels="BGR", caption="Snapshot (not stored)")
+            png = cv2.imencode(".png", snapshot)[1].tobytes()
+            st.download_button("Download the snapshot", png, file_name="snapshot.png", mime="image/png")
+
+playing = context.state.playing
+if playing:
+    st.session_state["live_was_playing"] = True
+elif st.session_state.pop("live_was_playing", False):
+    session_id = processor.save(ui.store(), name)
+    processor.reset()
+    st.session_state.pop("live_name", None)
+    if session_id is None:
+        st.info("The stream stopped before any frame was analysed; nothing was saved.")
+    else:
+        st.success(f"Live session “{name}” is saved; it is listed in Reports.")
+
+
+@st.fragment(run_every=1.0)
+def live_panel() -> None:
+    stats = processor.stats()
+    left, middle, right = st.columns(3)
+    left.metric("Faces now", stats.faces)
+    middle.metric("Processed fps", f"{stats.processed_fps:.1f}")
+    right.metric("Running", f"{stats.seconds / 60:.1f} min" if playing else "stopped")
+    if stats.paused:
+        st.caption("Analysis paused.")
+    st.markdown("**Expressions now** (share of faces)")
+    now = pd.DataFrame({"expression": list(stats.shares), "share": list(stats.shares.values())})
+    st.altair_chart(charts.overall_distribution(now, height=220, title="Share of faces"), width="stretch")
+    st.markdown("**The last minute**")
+    if stats.trend.empty:
+        st.caption("The trend appears once faces are seen.")
+    else:
+        st.altair_chart(charts.live_trend(stats.trend), width="stretch")
+
+
+with panel_column:
+    live_panel()
