@@ -1,6 +1,7 @@
 """The real thing in a real browser: Streamlit served on a free port, Debian's chromium driven by Playwright.
 
-Cancels an analysis half-way (nothing may be stored), then uploads
+Streams a fake camera (the clip as Y4M) on the Live page and finds the saved live session;
+cancels an analysis half-way (nothing may be stored), then uploads
 ../shared/videos/smiling_woman.mp4 on "Analyse a video", waits for the analysis,
 checks that the annotated video plays and the charts render, then finds the
 session in Reports (light and dark theme). Screenshots go to screenshots/ (look at them).
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
 import pytest
 
 from tests.conftest import VIDEOS, needs_videos
@@ -132,3 +134,49 @@ def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(SCREENSHOTS / "reports_dark.png"), full_page=True)
+
+
+def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> Path:
+    """Chromium's fake camera reads Y4M: the clip's frames, resized, as raw yuv420p."""
+    import cv2
+
+    from fer.video_io import VideoReader
+
+    with VideoReader(source) as video, av.open(str(target), "w", format="yuv4mpegpipe") as out:
+        stream = out.add_stream("rawvideo", rate=round(video.info.fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for frame in video.frames():
+            image = cv2.resize(frame.image, (width, height))
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        out.mux(stream.encode(None))
+    return target
+
+
+def test_live_stream_from_a_fake_camera_is_analysed_and_saved(app_url: str, tmp_path: Path) -> None:
+    camera = _to_y4m(VIDEOS / "smiling_woman.mp4", tmp_path / "camera.y4m")
+    args = [
+        "--no-sandbox",
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",  # plain host candidates that aiortc can reach
+    ]
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(f"{app_url}/live")
+        webrtc = page.frame_locator("iframe[title*='webrtc']").first
+        webrtc.get_by_role("button", name="START").click(timeout=90_000)
+        faces_now = page.locator("[data-testid='stMetric']").filter(has_text="Faces now")
+        faces_now.get_by_text("1", exact=True).wait_for(timeout=90_000)
+        page.get_by_text("The last minute").wait_for()
+        page.wait_for_function(
+            "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart']\").length >= 2", timeout=30_000
+        )
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(SCREENSHOTS / "live.png"))
+        webrtc.get_by_role("button", name="STOP").click()
+        page.get_by_text("is saved").wait_for(timeout=60_000)
+        page.goto(f"{app_url}/reports")
+        page.get_by_text("· live").first.wait_for(timeout=60_000)
+        browser.close()
