@@ -12,8 +12,9 @@ from fer import charts, ui
 ui.use_app_navigation()
 st.title("Live class view")
 st.caption(
-    "Start the camera, or share a screen showing a video-call gallery. Frames are analysed on this server and "
-    "never stored; when you stop, the session's numbers are saved and appear in Reports."
+    "Start the camera. To analyse a video-call gallery, show the call window through a virtual camera (for "
+    "example OBS Virtual Camera) and pick it with SELECT DEVICE. Frames are analysed on this server and never "
+    "stored; when you stop, the session's numbers are saved and appear in Reports."
 )
 
 processor = ui.live_processor()
