@@ -78,12 +78,17 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(app_url: str) -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        tab = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: Streamlit scrolls inside
-        yield tab
-        browser.close()
+def playwright() -> Iterator[object]:
+    """One Playwright per module: a second sync instance cannot start while the first one runs."""
+    with playwright_api.sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def page(playwright, app_url: str) -> Iterator[object]:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    yield browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: Streamlit scrolls inside
+    browser.close()
 
 
 def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page) -> None:
@@ -152,7 +157,7 @@ def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> 
     return target
 
 
-def test_live_stream_from_a_fake_camera_is_analysed_and_saved(app_url: str, tmp_path: Path) -> None:
+def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_url: str, tmp_path: Path) -> None:
     camera = _to_y4m(VIDEOS / "smiling_woman.mp4", tmp_path / "camera.y4m")
     args = [
         "--no-sandbox",
@@ -161,22 +166,22 @@ def test_live_stream_from_a_fake_camera_is_analysed_and_saved(app_url: str, tmp_
         f"--use-file-for-fake-video-capture={camera}",
         "--disable-features=WebRtcHideLocalIpsWithMdns",  # plain host candidates that aiortc can reach
     ]
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(f"{app_url}/live")
-        webrtc = page.frame_locator("iframe[title*='webrtc']").first
-        webrtc.get_by_role("button", name="START").click(timeout=90_000)
-        faces_now = page.locator("[data-testid='stMetric']").filter(has_text="Faces now")
-        faces_now.get_by_text("1", exact=True).wait_for(timeout=90_000)
-        page.get_by_text("The last minute").wait_for()
-        page.wait_for_function(
-            "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart']\").length >= 2", timeout=30_000
-        )
-        page.wait_for_timeout(3000)
-        page.screenshot(path=str(SCREENSHOTS / "live.png"))
-        webrtc.get_by_role("button", name="STOP").click()
-        page.get_by_text("is saved").wait_for(timeout=60_000)
-        page.goto(f"{app_url}/reports")
-        page.get_by_text("· live").first.wait_for(timeout=60_000)
-        browser.close()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(f"{app_url}/live")
+    webrtc = page.frame_locator("iframe[title*='webrtc']").first
+    webrtc.get_by_role("button", name="START").click(timeout=90_000)
+    faces_now = page.locator("[data-testid='stMetric']").filter(has_text="Faces now")
+    faces_now.get_by_text("1", exact=True).wait_for(timeout=90_000)
+    page.get_by_text("The last minute").wait_for()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart']\").length >= 2", timeout=30_000
+    )
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(SCREENSHOTS / "live.png"))
+    webrtc.get_by_role("button", name="STOP").click()
+    page.get_by_text("is saved").wait_for(timeout=60_000)
+    page.goto(f"{app_url}/reports")
+    page.get_by_text("· live").first.wait_for(timeout=60_000)
+    browser.close()
