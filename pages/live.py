@@ -54,6 +54,8 @@ with video_column:
 
 playing = context.state.playing
 if playing:
+    if not st.session_state.get("live_was_playing"):
+        processor.reset()  # the session's clock and statistics start with the stream
     st.session_state["live_was_playing"] = True
 elif st.session_state.pop("live_was_playing", False):
     session_id = processor.save(ui.store(), name)
