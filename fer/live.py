@@ -29,6 +29,7 @@ from fer.detections import Detections
 from fer.labels import CLASSES, NUM_CLASSES
 from fer.outputs import DetectionsCsv
 from fer.pipeline import AnalysisSettings, FrameAnalyzer
+from fer.report import long_shares
 from fer.store import SessionStore
 
 TREND_S = 60  # the rolling trend shows the last minute
@@ -117,12 +118,8 @@ class LiveProcessor:
             seconds = time.monotonic() - self._started
             fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
             dropped, paused = self._dropped, self.paused
-        recent = timeline[timeline["time_s"] >= seconds - TREND_S]
-        share_columns = [f"share_{c}" for c in CLASSES]
-        trend = recent[["time_s", *share_columns]].rename(columns=dict(zip(share_columns, CLASSES, strict=True)))
-        trend = trend.assign(time_s=trend["time_s"] - np.floor(seconds)).melt(
-            "time_s", var_name="expression", value_name="share"
-        )
+        trend = long_shares(timeline[timeline["time_s"] >= seconds - TREND_S])
+        trend["time_s"] -= np.floor(seconds)  # seconds ago
         return LiveStats(
             faces=len(faces),
             shares=dict(zip(CLASSES, shares.round(3).tolist(), strict=True)),
@@ -148,9 +145,7 @@ class LiveProcessor:
         with self._lock:
             if self._frames == 0:
                 return None
-            static = self.analyzer.static.static_ids()
-            timeline = self.aggregator.timeline(exclude=static)
-            tracks = self.aggregator.tracks(static=static)
+            timeline, tracks, numbers = self.aggregator.finish(self.analyzer.static.static_ids())
             seconds = time.monotonic() - self._started
             summary = {
                 "source": "webcam",
@@ -158,9 +153,7 @@ class LiveProcessor:
                 "fps": round(self._frames / max(seconds, 1e-9), 3),
                 "frames_analysed": self._frames,
                 "dropped_frames": self._dropped,
-                "tracks": int((~tracks["static"]).sum()),
-                "static_tracks": sorted(static),
-                **self.aggregator.overall(exclude=static),
+                **numbers,
                 "settings": self.settings.to_dict(),
                 "model_version": self.model_version,
             }

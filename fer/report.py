@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fer.aggregate import SHARE_COLUMNS
 from fer.labels import CLASSES
 
-SHARE_COLUMNS = [f"share_{c}" for c in CLASSES]
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
 MAX_STRIP_COLUMNS = 600  # a 1-hour session is drawn in 6 s cells, not 3,600 tiny ones
 

@@ -113,10 +113,11 @@ class SessionStore:
                 _insert_frame(connection, face_rows_table, session_id, chunk)
         return int(session_id)
 
-    def list(self) -> list[StoredSession]:
-        """All sessions, newest first."""
+    def list(self, limit: int | None = None) -> list[StoredSession]:
+        """Sessions, newest first (the newest ``limit`` only, if given)."""
+        query = sa.select(sessions).order_by(sessions.c.created.desc(), sessions.c.id.desc()).limit(limit)
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(sessions).order_by(sessions.c.created.desc(), sessions.c.id.desc()))
+            rows = connection.execute(query)
             return [_stored(row) for row in rows]
 
     def get(self, session_id: int) -> StoredSession | None:

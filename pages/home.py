@@ -31,7 +31,7 @@ st.markdown(
 )
 
 st.subheader("Recent sessions")
-recent = ui.store().list()[:5]
+recent = ui.store().list(limit=5)
 if recent:
     st.dataframe(
         [
