@@ -5,6 +5,10 @@ any sizes and returns an ``(N, 7)`` float32 array whose columns follow
 ``fer.labels.CLASSES`` (angry, disgust, fear, happy, sad, surprise, neutral)
 and whose rows sum to 1. All resizing and normalisation happen inside, via
 ``fer.preprocess`` — the same code training used.
+
+The network always runs on onnxruntime: the shipped model is the int8 ONNX
+export of ``models/fer_vgg.keras`` (``fer export``); a ``.keras`` file given
+instead (e.g. a training run's output) is translated to float32 ONNX on load.
 """
 
 from __future__ import annotations
@@ -15,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fer.backend import keras
 from fer.labels import CLASSES, NUM_CLASSES
+from fer.onnx_session import cpu_session
 from fer.paths import DEFAULT_MODEL_PATH
 from fer.preprocess import INPUT_SIZE, prepare_faces
 
-# Batches are padded up to one of these sizes: JAX compiles once per input
-# shape, so a video whose face count changes every frame would otherwise
-# recompile over and over.
-BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
+# Faces per network call: bounds memory when a whole data set is scored at once.
+_CHUNK = 256
 
 
 class EmotionClassifier:
@@ -31,23 +33,23 @@ class EmotionClassifier:
 
     classes: tuple[str, ...] = CLASSES
 
-    def __init__(self, model_path: str | Path | None = None, flip_average: bool = False) -> None:
+    def __init__(
+        self, model_path: str | Path | None = None, flip_average: bool = False, threads: int | None = None
+    ) -> None:
         self.model_path = Path(model_path) if model_path else DEFAULT_MODEL_PATH
         if not self.model_path.is_file():
             raise FileNotFoundError(f"model file not found: {self.model_path}")
-        self.model = keras.models.load_model(self.model_path, compile=False)
-        if self.model.output_shape[-1] != NUM_CLASSES:
-            raise ValueError(f"{self.model_path} outputs {self.model.output_shape[-1]} classes, expected 7")
+        self._session = cpu_session(_onnx_bytes(self.model_path), threads)
+        self._input_name = self._session.get_inputs()[0].name
+        outputs = self._session.get_outputs()[0].shape[-1]
+        if outputs != NUM_CLASSES:
+            raise ValueError(f"{self.model_path} outputs {outputs} classes, expected {NUM_CLASSES}")
         self.flip_average = flip_average
         self.version = f"{self.model_path.stem}-{_file_digest(self.model_path)}"
-        self._warm = False
 
     def warm_up(self) -> None:
-        """Compile every batch bucket now (about 0.5 s each) instead of mid-video at the first frame with N faces."""
-        if not self._warm:
-            for size in BATCH_BUCKETS:
-                self._run(np.zeros((size, INPUT_SIZE, INPUT_SIZE, 1), np.float32))
-            self._warm = True
+        """Run the network once so the first real frame does not pay onnxruntime's first-call set-up."""
+        self._run(np.zeros((1, INPUT_SIZE, INPUT_SIZE, 1), np.float32))
 
     def predict(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
         """Face crops (any size; grayscale, BGR or BGRA) -> (N, 7) probabilities in ``CLASSES`` order."""
@@ -60,16 +62,22 @@ class EmotionClassifier:
         return probabilities
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        largest = BATCH_BUCKETS[-1]
-        outputs = []
-        for start in range(0, len(batch), largest):
-            chunk = batch[start : start + largest]
-            size = next(b for b in BATCH_BUCKETS if b >= len(chunk))
-            padded = np.zeros((size, *chunk.shape[1:]), np.float32)
-            padded[: len(chunk)] = chunk
-            outputs.append(np.asarray(self.model.predict_on_batch(padded))[: len(chunk)])
+        outputs = [
+            self._session.run(None, {self._input_name: np.ascontiguousarray(batch[start : start + _CHUNK])})[0]
+            for start in range(0, len(batch), _CHUNK)
+        ]
         probabilities = np.concatenate(outputs).astype(np.float32)
         return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def _onnx_bytes(path: Path) -> bytes:
+    """The ONNX model to run: the file itself, or the float32 translation of a ``.keras`` file."""
+    if path.suffix != ".keras":
+        return path.read_bytes()
+    from fer.backend import keras
+    from fer.onnx_export import to_onnx
+
+    return to_onnx(keras.models.load_model(path, compile=False)).SerializeToString()
 
 
 def _file_digest(path: Path) -> str:

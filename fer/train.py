@@ -4,12 +4,15 @@ Resumable by design (training runs on CPUs that sessions share): every epoch
 writes ``last.keras`` (weights + optimizer state) and a row of
 ``history.csv``; ``--resume`` continues from there. The learning rate is a
 function of the optimizer's step count (warm-up then cosine decay), so a
-resumed run follows the same schedule as an uninterrupted one.
+resumed run follows the same schedule as an uninterrupted one. ``--init``
+starts a new schedule from a trained model's weights (a warm restart), which
+lets a CPU-bound run build on an earlier one instead of starting over.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import platform
@@ -184,8 +187,22 @@ def load_train_and_validation(data: Path) -> tuple[FaceDataset, FaceDataset]:
     return train_data, val_data
 
 
-def train(data: Path, out: Path, config: TrainConfig, resume: bool = False, verbose: bool | None = None) -> Path:
-    """Train (or resume) and return the path of the exported best model (by test-split accuracy)."""
+class InitError(ValueError):
+    """The ``--init`` model cannot seed this run's network."""
+
+
+def train(
+    data: Path,
+    out: Path,
+    config: TrainConfig,
+    resume: bool = False,
+    init: Path | None = None,
+    verbose: bool | None = None,
+) -> Path:
+    """Train (or resume) and return the path of the exported best model (by test-split accuracy).
+
+    ``init``: start from this model's weights, with a fresh optimizer and schedule.
+    """
     if config.epochs < 1:
         raise ValueError("--epochs must be at least 1")
     train_data, val_data = load_train_and_validation(data)
@@ -204,15 +221,18 @@ def train(data: Path, out: Path, config: TrainConfig, resume: bool = False, verb
         history = [row for row in read_history(out / "history.csv") if row["epoch"] <= first_epoch]
         _write_history(out / "history.csv", history)
         _warn_if_config_changed(out / "config.json", config)
+        init = None  # the checkpoint's weights descend from the --init recorded at the start
     else:
         if resume:
             print(f"--resume: no checkpoint in {out}, starting fresh", file=sys.stderr)
         for stale in ("history.csv", "last.keras", "best.keras"):
             (out / stale).unlink(missing_ok=True)
         model = build_model(config.model)
+        if init is not None:
+            _load_initial_weights(model, init)
         compile_model(model, config, len(batches))
         first_epoch, history = 0, []
-    _write_run_record(out, config, train_data, val_data)
+    _write_run_record(out, config, train_data, val_data, init)
     if first_epoch >= config.epochs:
         print(f"already trained {first_epoch} of {config.epochs} epochs", file=sys.stderr)
     validation = (standardize(val_data.images), keras.utils.to_categorical(val_data.labels, NUM_CLASSES))
@@ -229,6 +249,16 @@ def train(data: Path, out: Path, config: TrainConfig, resume: bool = False, verb
     return export_model(out / "best.keras", out / "model.keras")
 
 
+def _load_initial_weights(model: keras.Model, init: Path) -> None:
+    if not init.is_file():
+        raise FileNotFoundError(f"--init model not found: {init}")
+    source = keras.models.load_model(init, compile=False)
+    expected = [w.shape for w in model.get_weights()]
+    if [w.shape for w in source.get_weights()] != expected:
+        raise InitError(f"--init {init}: its layers do not match this run's network ({model.count_params():,} weights)")
+    model.set_weights(source.get_weights())
+
+
 def _warn_if_config_changed(path: Path, config: TrainConfig) -> None:
     if path.is_file() and json.loads(path.read_text())["train"] != json.loads(json.dumps(asdict(config))):
         print("--resume: the config differs from the recorded one; continuing with the new one", file=sys.stderr)
@@ -241,9 +271,15 @@ def export_model(checkpoint: Path, target: Path) -> Path:
     return target
 
 
-def _write_run_record(out: Path, config: TrainConfig, train_data: FaceDataset, val_data: FaceDataset) -> None:
+def _write_run_record(
+    out: Path, config: TrainConfig, train_data: FaceDataset, val_data: FaceDataset, init: Path | None
+) -> None:
+    """Write config.json; on --resume keep the recorded --init, since the weights still descend from it."""
+    recorded = json.loads((out / "config.json").read_text()) if (out / "config.json").is_file() else {}
+    initialised_from = {"path": str(init), "sha256": _sha256(init)} if init else recorded.get("initialised_from")
     record = {
         "train": asdict(config),
+        "initialised_from": initialised_from,
         "classes": list(CLASSES),
         "data": {
             "train_counts": train_data.class_counts(),
@@ -259,3 +295,7 @@ def _write_run_record(out: Path, config: TrainConfig, train_data: FaceDataset, v
         },
     }
     (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -36,7 +36,7 @@ def use_app_navigation() -> None:
 
 @st.cache_resource(show_spinner="Loading the expression model…")
 def classifier() -> EmotionClassifier:
-    from fer.classifier import EmotionClassifier  # Keras and JAX load here, not on pages that only read
+    from fer.classifier import EmotionClassifier  # onnxruntime loads here, not on pages that only read
 
     model = EmotionClassifier()
     model.warm_up()

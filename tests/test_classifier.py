@@ -3,8 +3,13 @@
 import numpy as np
 import pytest
 
-from fer.classifier import DEFAULT_MODEL_PATH, EmotionClassifier
+from fer.backend import keras
+from fer.classifier import EmotionClassifier
+from fer.crops import face_crops
+from fer.detection import CenterFaceDetector
 from fer.labels import CLASSES
+from fer.paths import DEFAULT_MODEL_PATH, KERAS_MODEL_PATH
+from tests.conftest import portrait
 
 
 @pytest.fixture(scope="module")
@@ -13,8 +18,9 @@ def classifier() -> EmotionClassifier:
 
 
 def test_shipped_model_exists_and_is_small() -> None:
-    assert DEFAULT_MODEL_PATH.is_file()
-    assert DEFAULT_MODEL_PATH.stat().st_size <= 10 * 1024 * 1024
+    for path in (KERAS_MODEL_PATH, DEFAULT_MODEL_PATH):
+        assert path.is_file()
+        assert path.stat().st_size <= 10 * 1024 * 1024
 
 
 def test_class_order_is_fixed(classifier: EmotionClassifier) -> None:
@@ -32,12 +38,12 @@ def test_any_sizes_give_n_by_7_probabilities(classifier: EmotionClassifier) -> N
 
 
 def test_batching_does_not_change_results(classifier: EmotionClassifier) -> None:
-    """Bucket padding and 64-chunking must give each face the same answer as alone."""
+    """Chunking (256 faces a call) must give each face the same answer as alone."""
     rng = np.random.default_rng(1)
-    crops = rng.integers(0, 256, size=(70, 48, 48), dtype=np.uint8)
+    crops = rng.integers(0, 256, size=(300, 48, 48), dtype=np.uint8)
     together = classifier.predict(crops)
-    assert together.shape == (70, 7)
-    for i in (0, 33, 69):
+    assert together.shape == (300, 7)
+    for i in (0, 33, 255, 256, 299):
         np.testing.assert_allclose(classifier.predict(crops[i : i + 1])[0], together[i], atol=1e-5)
 
 
@@ -61,3 +67,22 @@ def test_missing_model_file_is_a_clear_error(tmp_path) -> None:
 def test_version_names_the_file_and_its_content(classifier: EmotionClassifier) -> None:
     assert classifier.version.startswith(DEFAULT_MODEL_PATH.stem + "-")
     assert len(classifier.version.rsplit("-", 1)[1]) == 12
+
+
+def test_a_keras_file_runs_as_the_same_network() -> None:
+    """A .keras model (e.g. a training run's output) is translated on load, not approximated."""
+    from fer.preprocess import prepare_faces
+
+    crops = np.random.default_rng(3).integers(0, 256, size=(9, 60, 50), dtype=np.uint8)
+    network = keras.models.load_model(KERAS_MODEL_PATH, compile=False)
+    expected = np.asarray(network.predict_on_batch(prepare_faces(crops)))
+    np.testing.assert_allclose(EmotionClassifier(KERAS_MODEL_PATH).predict(crops), expected, atol=1e-5)
+
+
+def test_shipped_int8_model_reads_a_real_face_like_the_keras_model(classifier: EmotionClassifier) -> None:
+    frame = portrait()
+    face = face_crops(frame, CenterFaceDetector().detect(frame).xyxy)
+    assert len(face) == 1
+    shipped, source = classifier.predict(face)[0], EmotionClassifier(KERAS_MODEL_PATH).predict(face)[0]
+    assert shipped.argmax() == source.argmax()
+    assert np.abs(shipped - source).max() < 0.1

@@ -112,3 +112,21 @@ def test_evaluate_csv_usage_filter(fer_csv: Path, tmp_path: Path) -> None:
     result = run_fer("evaluate", "--data", str(fer_csv), "--usage", "PublicTest", "--json", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["n"] == 4
+
+
+def test_export_writes_a_model_the_classifier_runs(image_tree: Path, tmp_path: Path) -> None:
+    from fer.classifier import EmotionClassifier
+
+    target = tmp_path / "model.int8.onnx"
+    result = run_fer("export", "--data", str(image_tree), "--out", str(target), "--samples", "10")
+    assert result.returncode == 0, result.stderr
+    assert "calibrated on 10 faces" in result.stdout
+    probabilities = EmotionClassifier(target).predict([np.full((40, 40), 128, np.uint8)])
+    assert probabilities.shape == (1, 7)
+    np.testing.assert_allclose(probabilities.sum(), 1, atol=1e-5)
+
+
+def test_export_without_a_model_exits_2(image_tree: Path, tmp_path: Path) -> None:
+    result = run_fer("export", "--data", str(image_tree), "--model", str(tmp_path / "none.keras"))
+    assert result.returncode == 2
+    assert "model file not found" in result.stderr and "Traceback" not in result.stderr

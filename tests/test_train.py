@@ -6,12 +6,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from fer.augment import AugmentConfig, augment_batch
 from fer.backend import keras
 from fer.data import class_weights
 from fer.model import ModelConfig, build_model
-from fer.train import TrainConfig, read_history, train
+from fer.train import InitError, TrainConfig, read_history, train
 from tests.conftest import random_face
 
 TINY = TrainConfig(epochs=1, batch_size=8, warmup_epochs=0, model=ModelConfig(widths=(4, 8), convs_per_stage=(1, 1)))
@@ -89,3 +90,34 @@ def test_config_and_data_counts_are_recorded(tmp_path: Path) -> None:
     assert record["train"]["epochs"] == 1 and record["train"]["model"]["widths"] == [4, 8]
     assert record["data"]["train_counts"]["happy"] == 4 and record["data"]["validation_counts"]["angry"] == 2
     assert record["classes"][0] == "angry"
+
+
+def test_init_starts_from_a_trained_model_with_a_new_schedule(tmp_path: Path) -> None:
+    make_split(tmp_path / "data" / "train", 8, 0)
+    make_split(tmp_path / "data" / "test", 3, 1)
+    first = train(tmp_path / "data", tmp_path / "first", TINY, verbose=False)
+    seeded = tmp_path / "seeded"
+    train(tmp_path / "data", seeded, replace(TINY, peak_learning_rate=0.0), init=first, verbose=False)
+    # a zero learning rate leaves the trained weights exactly where --init put them
+    # (batch-norm statistics still follow the data, so only trainable weights are compared)
+    for got, expected in zip(
+        keras.models.load_model(seeded / "last.keras").trainable_weights,
+        keras.models.load_model(first).trainable_weights,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+    assert int(keras.models.load_model(seeded / "last.keras").optimizer.iterations) == 3  # a fresh optimizer
+    record = json.loads((seeded / "config.json").read_text())
+    assert record["initialised_from"]["path"] == str(first) and len(record["initialised_from"]["sha256"]) == 64
+
+    train(tmp_path / "data", seeded, replace(TINY, epochs=2), resume=True, init=None, verbose=False)
+    assert json.loads((seeded / "config.json").read_text())["initialised_from"] == record["initialised_from"]
+
+
+def test_init_from_another_architecture_is_refused(tmp_path: Path) -> None:
+    make_split(tmp_path / "data" / "train", 4, 0)
+    make_split(tmp_path / "data" / "test", 2, 1)
+    other = tmp_path / "other.keras"
+    build_model(ModelConfig(widths=(6, 8), convs_per_stage=(1, 1))).save(other)
+    with pytest.raises(InitError, match="do not match"):
+        train(tmp_path / "data", tmp_path / "run", TINY, init=other, verbose=False)
