@@ -2,7 +2,10 @@
 
 Everything is written into a hidden staging folder inside the output folder
 and moved into place at the end; a failed or cancelled analysis removes the
-staging folder, so no half-written file ever sits under a final name.
+staging folder, so no half-written file ever sits under a final name. A
+process killed outright cannot clean up; its staging folder is swept by the
+next analysis into the same folder once it is a day old (a younger one may
+belong to an analysis still running).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +34,9 @@ OUTPUT_NAMES = (ANNOTATED_VIDEO, DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON)
 DETECTION_COLUMNS = ["frame", "time_s", "track_id", "x", "y", "w", "h", "score", *[f"p_{c}" for c in CLASSES], "label"]
 
 
+STALE_STAGING_S = 24 * 3600
+
+
 class OutputError(OSError):
     """The output folder cannot be written."""
 
@@ -39,6 +46,7 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
     """Yield a staging folder; on success its files replace ``out_dir``'s outputs, on failure it vanishes."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        _sweep_stale_staging(out_dir)
         staging = out_dir / f".partial-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
     except OSError as error:
@@ -57,6 +65,13 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
     for produced in sorted(staging.iterdir(), key=lambda path: path.name == SUMMARY_JSON):
         produced.replace(out_dir / produced.name)
     staging.rmdir()
+
+
+def _sweep_stale_staging(out_dir: Path) -> None:
+    cutoff = time.time() - STALE_STAGING_S
+    for leftover in out_dir.glob(".partial-*"):
+        if leftover.is_dir() and leftover.stat().st_mtime < cutoff:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 class DetectionsCsv:
