@@ -6,6 +6,11 @@ thread calls ``process_newest``; the page reads ``stats()`` and ``snapshot()``
 from its own thread. Shared state sits behind one lock, so nothing inside the
 callback touches Streamlit. Only the newest of the frames waiting is analysed:
 slow frames are dropped, not queued, so latency cannot grow.
+
+A stream that ends without the page seeing it (the tab closed, the network or
+the camera gone) must not lose the session: given a store, the processor
+saves the session itself once no frame has arrived for ``idle_save_s``, and
+frames arriving after that start a new session.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from fer.report import long_shares
 from fer.store import SessionStore
 
 TREND_S = 60  # the rolling trend shows the last minute
+IDLE_SAVE_S = 10.0  # no frame for this long: the stream is gone, save what was seen
 
 
 @dataclass(frozen=True)
@@ -47,18 +53,28 @@ class LiveStats:
 
 
 class LiveProcessor:
-    """One live session: ``process_newest(frames)`` per WebRTC batch; ``save(store, name)`` when it ends."""
+    """One live session: ``process_newest(frames)`` per WebRTC batch; ``save()`` when it ends.
+
+    ``session_name`` is what a saved session is called; the page keeps it current.
+    """
 
     def __init__(
         self,
         classifier: EmotionClassifier,
         settings: AnalysisSettings | None = None,
         detector: FaceDetector | None = None,
+        store: SessionStore | None = None,
+        idle_save_s: float = IDLE_SAVE_S,
     ) -> None:
         self.settings = settings or AnalysisSettings(detect_every=1)  # 640x480 leaves time to detect every frame
         self.analyzer = FrameAnalyzer(classifier, self.settings, detector)
         self.model_version = classifier.version
+        self.store = store
+        self.session_name = "Live session"
+        self.idle_save_s = idle_save_s
         self._lock = threading.Lock()
+        self._watchdog: threading.Thread | None = None
+        self._closed = threading.Event()
         self.paused = False
         # per-face rows wait on disk until the session is saved: memory stays flat however long it runs
         self._rows_file = tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="")  # noqa: SIM115
@@ -67,18 +83,22 @@ class LiveProcessor:
     def reset(self) -> None:
         """Start the statistics (and the session to be saved) afresh; tracks restart at 1."""
         with self._lock:
-            self.analyzer.reset()
-            self.aggregator = SessionAggregator(self.settings.bin_s, sample_interval_s=1 / 15)
-            self._rows_file.seek(0)
-            self._rows_file.truncate()
-            self._rows = DetectionsCsv(self._rows_file)
-            self._started = time.monotonic()
-            self._frames = 0
-            self._dropped = 0
-            self._frame_times: deque[float] = deque(maxlen=30)
-            self._latest_faces = Detections()
-            self._latest_image: np.ndarray | None = None
-            self._latest_blur_boxes = np.empty((0, 4), np.float32)
+            self._reset()
+
+    def _reset(self) -> None:
+        self.analyzer.reset()
+        self.aggregator = SessionAggregator(self.settings.bin_s, sample_interval_s=1 / 15)
+        self._rows_file.seek(0)
+        self._rows_file.truncate()
+        self._rows = DetectionsCsv(self._rows_file)
+        self._started = self._last_frame = time.monotonic()
+        self._frames = 0
+        self._dropped = 0
+        self._saved_id: int | None = None
+        self._frame_times: deque[float] = deque(maxlen=30)
+        self._latest_faces = Detections()
+        self._latest_image: np.ndarray | None = None
+        self._latest_blur_boxes = np.empty((0, 4), np.float32)
 
     def process_newest(self, frames: Sequence[av.VideoFrame]) -> av.VideoFrame:
         """Analyse the newest frame of those waiting (the rest are dropped) and return it annotated."""
@@ -94,7 +114,11 @@ class LiveProcessor:
     def process(self, image: np.ndarray, dropped: int = 0) -> np.ndarray:
         """Analyse one BGR frame now; returns it annotated (unchanged while paused)."""
         with self._lock:
+            if self._saved_id is not None:  # saved after the stream went quiet: this is a new session
+                self._reset()
+            self._last_frame = time.monotonic()
             self._dropped += dropped
+            self._watch_for_idle()
             if self.paused:
                 return image
             time_s = time.monotonic() - self._started
@@ -140,9 +164,13 @@ class LiveProcessor:
             blur_faces(image, np.vstack([faces.xyxy, boxes]))
         return FaceAnnotator().annotate(image, faces)
 
-    def save(self, store: SessionStore, name: str) -> int | None:
-        """Store the session so far (numbers only, never frames); None when nothing was analysed."""
+    def save(self) -> int | None:
+        """Store the session so far (numbers only, never frames), once; None when nothing was analysed."""
+        if self.store is None:
+            raise RuntimeError("this LiveProcessor was made without a store")
         with self._lock:
+            if self._saved_id is not None:
+                return self._saved_id
             if self._frames == 0:
                 return None
             timeline, tracks, numbers = self.aggregator.finish(self.analyzer.static.static_ids())
@@ -159,10 +187,39 @@ class LiveProcessor:
             }
             self._rows_file.flush()
             face_rows = pd.read_csv(self._rows_file.name, chunksize=50_000)
-            return store.save(
-                name=name, source="live", summary=summary, timeline=timeline, tracks_table=tracks, face_rows=face_rows
+            self._saved_id = self.store.save(
+                name=self.session_name,
+                source="live",
+                summary=summary,
+                timeline=timeline,
+                tracks_table=tracks,
+                face_rows=face_rows,
             )
+            return self._saved_id
+
+    def save_if_idle(self) -> int | None:
+        """Save when frames were analysed and none has arrived for ``idle_save_s``; the id, or None."""
+        with self._lock:
+            idle = time.monotonic() - self._last_frame >= self.idle_save_s
+            due = idle and self._frames > 0 and self._saved_id is None
+        return self.save() if due else None
+
+    def _watch_for_idle(self) -> None:
+        """Start the idle watch (under the lock) unless it runs; it ends once nothing is left unsaved."""
+        if self.store is not None and (self._watchdog is None or not self._watchdog.is_alive()):
+            self._watchdog = threading.Thread(target=self._watch, name="live-idle-save", daemon=True)
+            self._watchdog.start()
+
+    def _watch(self) -> None:
+        while not self._closed.wait(min(1.0, self.idle_save_s / 2)):
+            self.save_if_idle()
+            with self._lock:
+                if self._saved_id is not None or self._frames == 0:
+                    return
 
     def close(self) -> None:
-        """Delete the temporary per-face rows (also happens when the processor is garbage-collected)."""
+        """Stop the idle watch and delete the temporary per-face rows (unsaved numbers are dropped)."""
+        self._closed.set()
+        if self._watchdog is not None:
+            self._watchdog.join()
         self._rows_file.close()

@@ -59,11 +59,14 @@ def store() -> SessionStore:
 
 
 def live_processor() -> LiveProcessor:
-    """This browser session's live frame worker (sessions must not share tracks or statistics)."""
+    """This browser session's live frame worker (sessions must not share tracks or statistics).
+
+    It holds the store so it can save a session whose stream ends unseen (see ``fer.live``).
+    """
     from fer.live import LiveProcessor
 
     if "live_processor" not in st.session_state:
-        st.session_state["live_processor"] = LiveProcessor(classifier())
+        st.session_state["live_processor"] = LiveProcessor(classifier(), store=store())
     return st.session_state["live_processor"]
 
 

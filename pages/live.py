@@ -21,6 +21,7 @@ processor = ui.live_processor()
 name = st.text_input(
     "Session name", value=st.session_state.setdefault("live_name", f"Live {datetime.now():%d %b %H:%M}")
 )
+processor.session_name = name
 video_column, panel_column = st.columns([3, 2])
 
 
@@ -58,7 +59,7 @@ if playing:
         processor.reset()  # the session's clock and statistics start with the stream
     st.session_state["live_was_playing"] = True
 elif st.session_state.pop("live_was_playing", False):
-    session_id = processor.save(ui.store(), name)
+    session_id = processor.save()
     processor.reset()
     st.session_state.pop("live_name", None)
     if session_id is None:

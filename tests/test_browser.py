@@ -115,7 +115,7 @@ def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> 
     return target
 
 
-def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_url: str, tmp_path: Path) -> None:
+def _fake_camera_browser(playwright, tmp_path: Path):
     camera = _to_y4m(VIDEOS / "smiling_woman.mp4", tmp_path / "camera.y4m")
     args = [
         "--no-sandbox",
@@ -124,14 +124,27 @@ def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_ur
         f"--use-file-for-fake-video-capture={camera}",
         "--disable-features=WebRtcHideLocalIpsWithMdns",  # plain host candidates that aiortc can reach
     ]
-    SCREENSHOTS.mkdir(exist_ok=True)
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+
+
+def _start_live_stream(page, app_url: str, session_name: str):
+    """Open Live, name the session, press START and wait until the panel sees the face; returns the iframe."""
     page.goto(f"{app_url}/live")
+    name_box = page.get_by_label("Session name")
+    name_box.fill(session_name)
+    name_box.press("Enter")
     webrtc = page.frame_locator("iframe[title*='webrtc']").first
     webrtc.get_by_role("button", name="START").click(timeout=90_000)
     faces_now = page.locator("[data-testid='stMetric']").filter(has_text="Faces now")
     faces_now.get_by_text("1", exact=True).wait_for(timeout=90_000)
+    return webrtc
+
+
+def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_url: str, tmp_path: Path) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    browser = _fake_camera_browser(playwright, tmp_path)
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    webrtc = _start_live_stream(page, app_url, "Stopped stream")
     page.get_by_text("The last minute").wait_for()
     page.wait_for_function(
         "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart']\").length >= 2", timeout=30_000
@@ -141,5 +154,22 @@ def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_ur
     webrtc.get_by_role("button", name="STOP").click()
     page.get_by_text("is saved").wait_for(timeout=60_000)
     page.goto(f"{app_url}/reports")
-    page.get_by_text("· live").first.wait_for(timeout=60_000)
+    page.get_by_text("Stopped stream").first.wait_for(timeout=60_000)
+    browser.close()
+
+
+def test_closing_the_tab_mid_stream_still_saves_the_session(playwright, app_url: str, tmp_path: Path) -> None:
+    browser = _fake_camera_browser(playwright, tmp_path)
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    _start_live_stream(page, app_url, "Tab closed mid-stream")
+    page.wait_for_timeout(3000)
+    page.close()  # no STOP: the page never reruns to save
+    reports = browser.new_page(viewport={"width": 1400, "height": 1600})
+    for _ in range(12):  # the server saves after 10 s without frames
+        reports.goto(f"{app_url}/reports")
+        reports.get_by_text("Sessions (pick two or more").first.wait_for(timeout=60_000)
+        if reports.get_by_text("Tab closed mid-stream").count():
+            break
+        reports.wait_for_timeout(5000)
+    reports.get_by_text("Tab closed mid-stream").first.wait_for(timeout=5_000)
     browser.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import av
@@ -70,16 +71,46 @@ def test_snapshot_can_blur_the_faces(processor: LiveProcessor, frames: list[np.n
     assert np.std(blurred[face_region].astype(float)) < 0.7 * np.std(plain[face_region].astype(float))
 
 
-def test_stopping_saves_numbers_only_as_a_live_session(
-    processor: LiveProcessor, frames: list[np.ndarray], tmp_path: Path
-) -> None:
+def test_stopping_saves_numbers_only_as_a_live_session(classifier, frames: list[np.ndarray], tmp_path: Path) -> None:
     store = SessionStore(f"sqlite:///{tmp_path / 's.db'}")
-    assert processor.save(store, "nothing yet") is None
+    processor = LiveProcessor(classifier, store=store)
+    assert processor.save() is None
+    processor.session_name = "Tuesday call"
     for frame in frames[:10]:
         processor.process(frame)
-    session_id = processor.save(store, "Tuesday call")
+    session_id = processor.save()
+    assert processor.save() == session_id and len(store.list()) == 1  # saved once
+    processor.close()
     stored = store.get(session_id)
     assert (stored.name, stored.source, stored.tracks, stored.frames_analysed) == ("Tuesday call", "live", 1, 10)
     rows = store.face_rows(session_id)
     assert len(rows) == 9 and rows["track_id"].nunique() == 1  # the track gets its id at its second frame
     assert not store.timeline(session_id).empty
+
+
+def test_a_stream_that_goes_quiet_is_saved_and_later_frames_start_a_new_session(
+    classifier, frames: list[np.ndarray], tmp_path: Path
+) -> None:
+    """The tab closed or the camera vanished: nobody presses stop, the numbers must still be kept."""
+    store = SessionStore(f"sqlite:///{tmp_path / 's.db'}")
+    processor = LiveProcessor(classifier, store=store, idle_save_s=0.5)
+    processor.session_name = "Dropped call"
+    for frame in frames[:6]:
+        processor.process(frame)
+    assert processor.save_if_idle() is None  # frames are still coming
+    deadline = time.monotonic() + 10
+    while not store.list() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the idle watch saves on its own
+    (saved,) = store.list()
+    assert (saved.name, saved.frames_analysed) == ("Dropped call", 6)
+
+    for frame in frames[6:9]:  # the camera comes back
+        processor.process(frame)
+    assert processor.stats().seconds < 5 and processor.save() != saved.id
+    assert sorted(s.frames_analysed for s in store.list()) == [3, 6]
+    processor.close()
+
+
+def test_without_a_store_saving_is_refused(processor: LiveProcessor) -> None:
+    with pytest.raises(RuntimeError, match="without a store"):
+        processor.save()
