@@ -73,29 +73,31 @@ class SessionAggregator:
             totals = self._tracks.setdefault(int(track_id), _TrackTotals(time_s, time_s))
             totals.add(time_s, int(label), probs)
 
-    def timeline(self, exclude: set[int] = frozenset()) -> pd.DataFrame:
-        """One row per bin: ``time_s, faces, share_<class>..., mean_p_<class>...``.
+    def timeline(self, exclude: set[int] = frozenset(), since_s: float = 0.0) -> pd.DataFrame:
+        """One row per bin from ``since_s`` on: ``time_s, faces, share_<class>..., mean_p_<class>...``.
 
         Each face counts once per bin, with its mean probabilities over the bin;
         its class there is their argmax. Bins without faces have NaN shares.
+        Vectorised: the live panel asks every second, also an hour into a 30-face
+        session, and the frame worker waits while it does.
         """
-        n_bins = self.last_bin + 1
-        faces = np.zeros(n_bins, np.int64)
+        first_bin = max(int(since_s // self.bin_s), 0)
+        n_bins = max(self.last_bin + 1 - first_bin, 0)
+        keys = [key for key in self._bin_track_frames if key[0] >= first_bin and key[1] not in exclude]
+        bins = np.fromiter((key[0] - first_bin for key in keys), np.int64, len(keys))
+        frames = np.fromiter((self._bin_track_frames[key] for key in keys), np.float64, len(keys))
+        means = np.array([self._bin_track_probs[key] for key in keys]).reshape(-1, NUM_CLASSES) / frames[:, None]
+        faces = np.bincount(bins, minlength=n_bins)
         label_counts = np.zeros((n_bins, NUM_CLASSES))
+        np.add.at(label_counts, (bins, means.argmax(axis=1)), 1)
         prob_sums = np.zeros((n_bins, NUM_CLASSES))
-        for (time_bin, track_id), prob_sum in self._bin_track_probs.items():
-            if track_id in exclude:
-                continue
-            mean = prob_sum / self._bin_track_frames[(time_bin, track_id)]
-            faces[time_bin] += 1
-            label_counts[time_bin, mean.argmax()] += 1
-            prob_sums[time_bin] += mean
+        np.add.at(prob_sums, bins, means)
         with np.errstate(invalid="ignore", divide="ignore"):
             shares = label_counts / faces[:, None]
-            means = prob_sums / faces[:, None]
-        frame = pd.DataFrame({"time_s": np.arange(n_bins) * self.bin_s, "faces": faces})
+            mean_probs = prob_sums / faces[:, None]
+        frame = pd.DataFrame({"time_s": (first_bin + np.arange(n_bins)) * self.bin_s, "faces": faces})
         frame[SHARE_COLUMNS] = shares
-        frame[MEAN_COLUMNS] = means
+        frame[MEAN_COLUMNS] = mean_probs
         return frame
 
     def tracks(self, static: set[int] = frozenset()) -> pd.DataFrame:

@@ -137,9 +137,9 @@ class LiveProcessor:
             faces = self._latest_faces
             counts = np.bincount(faces.class_index, minlength=NUM_CLASSES) if len(faces) else np.zeros(NUM_CLASSES)
             shares = counts / max(len(faces), 1)
-            timeline = self.aggregator.timeline(exclude=self.analyzer.static.static_ids())
-            times = list(self._frame_times)
             seconds = time.monotonic() - self._started
+            timeline = self.aggregator.timeline(self.analyzer.static.static_ids(), since_s=seconds - TREND_S)
+            times = list(self._frame_times)
             fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
             dropped, paused = self._dropped, self.paused
         trend = long_shares(timeline[timeline["time_s"] >= seconds - TREND_S])

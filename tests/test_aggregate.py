@@ -59,6 +59,14 @@ def test_empty_bins_have_nan_shares(session: SessionAggregator) -> None:
     assert empty[SHARE_COLUMNS + MEAN_COLUMNS].isna().all()
 
 
+def test_a_timeline_since_a_time_is_the_tail_of_the_whole_one(session: SessionAggregator) -> None:
+    whole = session.timeline(exclude={1})
+    tail = session.timeline(exclude={1}, since_s=1.5)
+    pd.testing.assert_frame_equal(tail, whole.iloc[1:].reset_index(drop=True))
+    assert session.timeline(since_s=-30).equals(session.timeline())
+    assert session.timeline(since_s=99).empty
+
+
 def test_a_face_counts_once_per_bin_with_its_mean_probabilities() -> None:
     aggregator = SessionAggregator(bin_s=1.0)
     weak_sad = np.array([0.0, 0.0, 0.0, 0.3, 0.4, 0.0, 0.3])
