@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--init", type=Path, help="start from this trained .keras model's weights (a warm restart; new schedule)"
     )
-    train.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's, 0.03)")
+    train.add_argument("--learning-rate", type=_positive_float, help="peak learning rate (default: the recipe's, 0.03)")
     train.add_argument("--seed", type=int, default=0)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled folder")
@@ -82,6 +82,13 @@ def _score(text: str) -> float:
     value = float(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
 
 
