@@ -13,12 +13,12 @@ instead (e.g. a training run's output) is translated to float32 ONNX on load.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from fer.hashing import sha256_hex
 from fer.labels import CLASSES, NUM_CLASSES
 from fer.onnx_session import cpu_session
 from fer.paths import DEFAULT_MODEL_PATH
@@ -39,13 +39,16 @@ class EmotionClassifier:
         self.model_path = Path(model_path) if model_path else DEFAULT_MODEL_PATH
         if not self.model_path.is_file():
             raise FileNotFoundError(f"model file not found: {self.model_path}")
-        self._session = cpu_session(_onnx_bytes(self.model_path), threads)
+        raw = self.model_path.read_bytes()
+        self._session = cpu_session(
+            _keras_as_onnx(self.model_path) if self.model_path.suffix == ".keras" else raw, threads
+        )
         self._input_name = self._session.get_inputs()[0].name
         outputs = self._session.get_outputs()[0].shape[-1]
         if outputs != NUM_CLASSES:
             raise ValueError(f"{self.model_path} outputs {outputs} classes, expected {NUM_CLASSES}")
         self.flip_average = flip_average
-        self.version = f"{self.model_path.stem}-{_file_digest(self.model_path)}"
+        self.version = f"{self.model_path.stem}-{sha256_hex(raw)[:12]}"
 
     def warm_up(self) -> None:
         """Run the network once so the first real frame does not pay onnxruntime's first-call set-up."""
@@ -70,15 +73,9 @@ class EmotionClassifier:
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
 
-def _onnx_bytes(path: Path) -> bytes:
-    """The ONNX model to run: the file itself, or the float32 translation of a ``.keras`` file."""
-    if path.suffix != ".keras":
-        return path.read_bytes()
+def _keras_as_onnx(path: Path) -> bytes:
+    """The float32 ONNX translation of a ``.keras`` file (Keras loads only here)."""
     from fer.backend import keras
     from fer.onnx_export import to_onnx
 
     return to_onnx(keras.models.load_model(path, compile=False)).SerializeToString()
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]

@@ -10,7 +10,6 @@ refuses anything else rather than guess.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from fer.hashing import file_sha256
 from fer.labels import CLASSES, NUM_CLASSES
 from fer.preprocess import INPUT_SIZE
 
@@ -219,7 +219,3 @@ def export_classifier(keras_path: Path, calibration: np.ndarray, target: Path) -
     onnx.save(quantized, partial)
     partial.replace(target)
     return target
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -12,7 +12,6 @@ lets a CPU-bound run build on an earlier one instead of starting over.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import platform
@@ -28,6 +27,7 @@ from tqdm import tqdm
 from fer.augment import AugmentConfig, augment_batch
 from fer.backend import keras
 from fer.data import DataError, FaceDataset, class_weights, load_csv_splits, load_dataset
+from fer.hashing import file_sha256
 from fer.labels import CLASSES, NUM_CLASSES
 from fer.model import ModelConfig, build_model
 from fer.plots import plot_training_curves
@@ -276,7 +276,7 @@ def _write_run_record(
 ) -> None:
     """Write config.json; on --resume keep the recorded --init, since the weights still descend from it."""
     recorded = json.loads((out / "config.json").read_text()) if (out / "config.json").is_file() else {}
-    initialised_from = {"path": str(init), "sha256": _sha256(init)} if init else recorded.get("initialised_from")
+    initialised_from = {"path": str(init), "sha256": file_sha256(init)} if init else recorded.get("initialised_from")
     record = {
         "train": asdict(config),
         "initialised_from": initialised_from,
@@ -295,7 +295,3 @@ def _write_run_record(
         },
     }
     (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

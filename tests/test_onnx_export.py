@@ -8,8 +8,9 @@ import pytest
 
 from fer.backend import keras
 from fer.classifier import EmotionClassifier
+from fer.hashing import file_sha256
 from fer.model import ModelConfig, build_model
-from fer.onnx_export import export_classifier, file_sha256, quantize, to_onnx
+from fer.onnx_export import export_classifier, quantize, to_onnx
 from fer.onnx_session import cpu_session
 from fer.paths import DEFAULT_MODEL_PATH, KERAS_MODEL_PATH
 
