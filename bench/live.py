@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fer.classifier import EmotionClassifier
-from fer.data import load_image_folder
-from fer.live import LiveProcessor
-from fer.video_io import VideoReader
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.live import LiveProcessor
+from fer.engine.video_io import VideoReader
+from fer.training.data import load_image_folder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

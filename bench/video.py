@@ -29,13 +29,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fer.analyze import Progress, analyze_video
-from fer.classifier import EmotionClassifier
-from fer.crops import DEFAULT_MARGIN
-from fer.data import load_image_folder
-from fer.pipeline import AnalysisSettings, FrameAnalyzer
-from fer.smoothing import SmoothingConfig
-from fer.video_io import H264Writer, VideoReader
+from fer.engine.analyze import Progress, analyze_video
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.crops import DEFAULT_MARGIN
+from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
+from fer.engine.smoothing import SmoothingConfig
+from fer.engine.video_io import H264Writer, VideoReader
+from fer.training.data import load_image_folder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SPEED_VARIANTS: dict[str, tuple[AnalysisSettings, bool]] = {

@@ -11,9 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from fer.data import DataError
-from fer.outputs import OutputError
-from fer.video_io import VideoError
+from fer.engine.outputs import OutputError
+from fer.engine.video_io import VideoError
+from fer.training.data import DataError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _data_report(args: argparse.Namespace) -> int:
-    from fer.data_report import write_data_report
+    from fer.training.data_report import write_data_report
 
     report = write_data_report(args.data, args.out)
     print(f"wrote {report}")
@@ -117,7 +117,7 @@ def _data_report(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from fer.train import InitError, TrainConfig, train
+    from fer.training.train import InitError, TrainConfig, train
 
     given = {"epochs": args.epochs, "peak_learning_rate": args.learning_rate}
     config = TrainConfig(seed=args.seed, **{name: value for name, value in given.items() if value is not None})
@@ -130,7 +130,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from fer.evaluate import evaluate_folder
+    from fer.training.evaluate import evaluate_folder
 
     result = evaluate_folder(args.data, args.model, flip=args.flip, out=args.out, usage=args.usage)
     if args.json:
@@ -144,10 +144,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from fer.data import load_dataset
-    from fer.onnx_export import export_classifier
+    from fer.engine.preprocess import prepare_faces
     from fer.paths import DEFAULT_MODEL_PATH, KERAS_MODEL_PATH
-    from fer.preprocess import prepare_faces
+    from fer.training.data import load_dataset
+    from fer.training.onnx_export import export_classifier
 
     model = args.model or KERAS_MODEL_PATH
     if not model.is_file():
@@ -165,8 +165,8 @@ def _export(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from fer.analyze import Progress, analyze_video
-    from fer.pipeline import AnalysisSettings
+    from fer.engine.analyze import Progress, analyze_video
+    from fer.engine.pipeline import AnalysisSettings
 
     given = {
         "every": args.every,

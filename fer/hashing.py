@@ -11,5 +11,5 @@ def sha256_hex(data: bytes) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """For model-sized files (a few MB); uploads are hashed in chunks by ``fer.sessions``."""
+    """For model-sized files (a few MB); uploads are hashed in chunks by ``fer.sessions.workflow``."""
     return sha256_hex(path.read_bytes())

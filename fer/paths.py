@@ -1,9 +1,12 @@
-"""Where the shipped model and its files live (the checkout's models/ folder)."""
+"""Where the checkout keeps the shipped model (models/) and, by default, the app's data (data/)."""
 
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = ROOT / "models"
 KERAS_MODEL_PATH = MODELS_DIR / "fer_vgg.keras"
 # What the app runs: the int8 ONNX export of KERAS_MODEL_PATH (`fer export`).
 DEFAULT_MODEL_PATH = MODELS_DIR / "fer_vgg.int8.onnx"
 METRICS_PATH = MODELS_DIR / "metrics.json"
+# The database and uploads unless FER_DATA_DIR says otherwise.
+DEFAULT_DATA_DIR = ROOT / "data"

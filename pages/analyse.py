@@ -5,15 +5,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer import ui
-from fer.analyze import Progress
-from fer.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV, OutputError
-from fer.pipeline import AnalysisSettings
-from fer.sessions import VIDEO_TYPES, analyse_and_store, save_upload
-from fer.store import data_dir
-from fer.video_io import VideoError
+from fer.app import resources, session_view
+from fer.engine.analyze import Progress
+from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV, OutputError
+from fer.engine.pipeline import AnalysisSettings
+from fer.engine.video_io import VideoError
+from fer.sessions.store import data_dir
+from fer.sessions.workflow import VIDEO_TYPES, analyse_and_store, save_upload
 
-ui.use_app_navigation()
+resources.use_app_navigation()
 st.title("Analyse a video")
 st.caption(
     "Upload a lecture recording. It is analysed on this server: faces are found, their expressions "
@@ -35,7 +35,7 @@ with st.expander("Options"):
     blur = st.checkbox("Blur every face in the exported video")
 
 if st.button("Analyse", type="primary", disabled=uploaded is None):
-    store = ui.store()
+    store = resources.store()
     video_path, sha256 = save_upload(uploaded, uploaded.name, data_dir() / "uploads")
     earlier = store.find_by_hash(sha256)
     if earlier is not None and st.session_state.get("confirmed_duplicate") != sha256:
@@ -64,7 +64,7 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
                 store=store,
                 sessions_dir=data_dir() / "sessions",
                 settings=settings,
-                classifier=ui.classifier(),
+                classifier=resources.classifier(),
                 source_name=uploaded.name,
                 source_sha256=sha256,
                 on_progress=show,
@@ -86,14 +86,14 @@ if st.session_state.get("pending_duplicate") and uploaded is not None and st.but
     st.info("Press Analyse to start.")
 
 session_id = st.session_state.get("analysed_session")
-stored = ui.store().get(session_id) if session_id is not None else None
+stored = resources.store().get(session_id) if session_id is not None else None
 if stored is not None:
     st.success(f"Session “{stored.name}” is saved; it is listed in Reports.")
     folder = Path(stored.artifacts_dir) if stored.artifacts_dir else None
     if folder and (folder / ANNOTATED_VIDEO).is_file():
         st.video(str(folder / ANNOTATED_VIDEO))
-    ui.headline(stored)
-    ui.session_charts(stored, key="analyse")
+    session_view.headline(stored)
+    session_view.session_charts(stored, key="analyse")
     if folder and folder.is_dir():
         st.markdown("**Downloads**")
         columns = st.columns(4)

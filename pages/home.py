@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from fer import ui
+from fer.app import resources
+from fer.app.model_card import shipped_model_summary
 from fer.labels import CLASSES
-from fer.model_card import shipped_model_summary
-from fer.retention import retention_days
+from fer.sessions.retention import retention_days
 
-ui.use_app_navigation()
+resources.use_app_navigation()
 st.title("Classroom expression analytics")
 st.markdown(
     "This app finds the faces in a webcam stream or a lecture recording, classifies each face's "
@@ -31,7 +31,7 @@ st.markdown(
 )
 
 st.subheader("Recent sessions")
-recent = ui.store().list(limit=5)
+recent = resources.store().list(limit=5)
 if recent:
     st.dataframe(
         [

@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from fer import charts, ui
+from fer.app import charts, resources
 
-ui.use_app_navigation()
+resources.use_app_navigation()
 st.title("Live class view")
 st.caption(
     "Start the camera. To analyse a video-call gallery, show the call window through a virtual camera (for "
@@ -17,7 +17,7 @@ st.caption(
     "stored; when you stop, the session's numbers are saved and appear in Reports."
 )
 
-processor = ui.live_processor()
+processor = resources.live_processor()
 name = st.text_input(
     "Session name", value=st.session_state.setdefault("live_name", f"Live {datetime.now():%d %b %H:%M}")
 )
@@ -34,7 +34,7 @@ with video_column:
     context = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
-        rtc_configuration=ui.rtc_configuration(),
+        rtc_configuration=resources.rtc_configuration(),
         media_stream_constraints={"video": True, "audio": False},
         queued_video_frames_callback=analyse_frames,
         async_processing=True,

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from fer import report, ui
+from fer.app import report, resources, session_view
 
-ui.use_app_navigation()
+resources.use_app_navigation()
 st.title("Reports")
-store = ui.store()
+store = resources.store()
 sessions = store.list()
 if not sessions:
     st.info("No sessions yet. Analyse a recording or run a live session first.")
@@ -26,9 +26,9 @@ smoothing = st.slider("Smoothing (seconds)", min_value=1, max_value=60, value=5,
 
 if len(chosen) == 1:
     stored = store.get(chosen[0])
-    ui.headline(stored)
-    ui.session_charts(stored, smoothing_bins=smoothing, key="single")
-    timeline, _tracks, _cells = ui.session_tables(stored.id, ui.cache_key(stored))
+    session_view.headline(stored)
+    session_view.session_charts(stored, smoothing_bins=smoothing, key="single")
+    timeline, _tracks, _cells = session_view.session_tables(stored.id, session_view.cache_key(stored))
     moments = report.notable_moments(timeline)
     st.markdown("**Notable moments**")
     if moments.empty:
@@ -44,7 +44,7 @@ if len(chosen) == 1:
             store.rename(stored.id, new_name)
             st.rerun()
         if st.button("Delete this session", type="secondary"):
-            ui.delete_session(stored)
+            session_view.delete_session(stored)
             st.rerun()
 else:
     columns = st.columns(len(chosen))
@@ -52,8 +52,8 @@ else:
         with column:
             stored = store.get(session_id)
             st.subheader(stored.name)
-            ui.headline(stored)
-            ui.session_charts(stored, smoothing_bins=smoothing, key=f"compare{session_id}")
+            session_view.headline(stored)
+            session_view.session_charts(stored, smoothing_bins=smoothing, key=f"compare{session_id}")
 
 st.caption(
     "Charts show observed facial expressions of the group, not feelings, engagement or any judgement of a "

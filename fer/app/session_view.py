@@ -1,0 +1,75 @@
+"""One stored session as the Analyse and Reports pages show it: cached tables, headline numbers, charts."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import streamlit as st
+
+from fer.app import charts, report
+from fer.app.resources import store
+from fer.sessions.store import StoredSession
+
+
+@st.cache_data(max_entries=16)
+def session_tables(session_id: int, version: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Timeline, tracks and strip cells of a stored session (``version`` changes when the session does)."""
+    stored = store().get(session_id)
+    timeline = store().timeline(session_id)
+    tracks = store().tracks(session_id)
+    static = set(tracks.loc[tracks["static"], "track_id"])
+    face_rows = store().face_rows(session_id, columns=["time_s", "track_id", *report.PROB_COLUMNS])
+    cells = report.track_cells(face_rows, stored.duration_s, static)
+    return timeline, tracks, cells
+
+
+def delete_session(stored: StoredSession) -> None:
+    """Remove a session's rows and its files (upload copies are shared by hash and expire on their own)."""
+    store().delete(stored.id)
+    if stored.artifacts_dir:
+        shutil.rmtree(stored.artifacts_dir, ignore_errors=True)
+    session_tables.clear()
+
+
+def cache_key(stored: StoredSession) -> str:
+    return f"{stored.id}-{stored.created.isoformat()}"
+
+
+def headline(stored: StoredSession) -> None:
+    summary = stored.summary
+    columns = st.columns(4)
+    columns[0].metric("Duration", f"{stored.duration_s / 60:.1f} min")
+    columns[1].metric("Faces tracked", stored.tracks)
+    columns[2].metric("Most common expression", stored.dominant or "no faces")
+    indicators = summary.get("indicators") or {}
+    if indicators:
+        columns[3].metric(
+            "Expressiveness",
+            f"{indicators['expressiveness']:.0%}",
+            help=summary.get("indicator_definitions", {}).get("expressiveness"),
+        )
+
+
+def session_charts(stored: StoredSession, smoothing_bins: int = 1, key: str = "") -> None:
+    """The charts of one session, as on the Reports page."""
+    timeline, _tracks, cells = session_tables(stored.id, cache_key(stored))
+    if timeline.empty or timeline["faces"].sum() == 0:
+        st.info("No faces were found in this session, so there is nothing to chart.")
+        return
+    shown = report.smoothed(timeline, smoothing_bins)
+    st.markdown("**Expressions over time** (share of faces)")
+    st.altair_chart(charts.shares_over_time(shown), width="stretch", key=f"shares{key}")
+    st.markdown("**Most common expression**")
+    st.altair_chart(charts.dominant_timeline(shown), width="stretch", key=f"dominant{key}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Faces present**")
+        st.altair_chart(charts.faces_over_time(timeline), width="stretch", key=f"faces{key}")
+    with right:
+        st.markdown("**Overall distribution**")
+        overall = report.overall_shares(stored.summary)
+        st.altair_chart(charts.overall_distribution(overall), width="stretch", key=f"overall{key}")
+    if not cells.empty:
+        st.markdown("**Each face over time** (anonymous tracks; pictures and posters left out)")
+        st.altair_chart(charts.track_strip(cells), width="stretch", key=f"strip{key}")

@@ -1,0 +1,176 @@
+"""``analyze_video``: a recording in, a session result (and its files) out.
+
+Frames are streamed, so memory stays flat however long the video is; every
+analysed frame goes through ``FrameAnalyzer``, the engine live analysis uses too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from fer.engine.aggregate import SessionAggregator
+from fer.engine.annotate import FaceAnnotator
+from fer.engine.background import BackgroundConsumer, prefetch
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.detection import FaceDetector
+from fer.engine.outputs import (
+    ANNOTATED_VIDEO,
+    DETECTIONS_CSV,
+    SUMMARY_JSON,
+    TIMELINE_CSV,
+    DetectionsCsv,
+    staged_outputs,
+    write_summary_json,
+    write_timeline_csv,
+)
+from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer, FrameResult
+from fer.engine.video_io import Frame, H264Writer, VideoInfo, VideoReader
+
+
+class AnalysisCancelled(Exception):  # noqa: N818 - it is a signal, not an error
+    """Raise from ``on_progress`` to stop an analysis; nothing is written."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    frames_analysed: int
+    video_time_s: float
+    duration_s: float
+    elapsed_s: float
+
+    @property
+    def fraction(self) -> float:
+        """Share of the video done; 0 while the container does not say how long the video is."""
+        return min(self.video_time_s / self.duration_s, 1.0) if self.duration_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far; None until there is a pace."""
+        if self.fraction <= 0:
+            return None
+        return self.elapsed_s * (1 - self.fraction) / self.fraction
+
+
+@dataclass
+class SessionResult:
+    source: str
+    info: VideoInfo
+    settings: AnalysisSettings
+    model_version: str
+    frames_analysed: int
+    corrupt_frames: int
+    processing_s: float
+    timeline: pd.DataFrame
+    tracks: pd.DataFrame
+    summary: dict
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+def analyze_video(
+    path: str | Path,
+    out_dir: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+    *,
+    write_video: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+    classifier: EmotionClassifier | None = None,
+    detector: FaceDetector | None = None,
+) -> SessionResult:
+    """Analyse a video file; with ``out_dir``, write annotated.mp4, detections.csv, timeline.csv, summary.json.
+
+    Raises ``VideoError`` for input that is not a readable video, ``OutputError``
+    when ``out_dir`` cannot be written, and lets ``AnalysisCancelled`` from
+    ``on_progress`` through; in every failure no output file is left behind.
+    """
+    settings = settings or AnalysisSettings()
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        # input and output are checked first, so bad ones fail in a moment instead of after the models load
+        video = stack.enter_context(VideoReader(path))
+        info = video.info
+        staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
+        classifier = classifier or EmotionClassifier()
+        analyzer = FrameAnalyzer(classifier, settings, detector)
+        aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
+        with _frame_sinks(staging, write_video, info.fps / settings.every, settings.blur) as sink:
+            frames_analysed, last_time = 0, 0.0
+            frames = stack.enter_context(closing(prefetch(video.frames(settings.every))))
+            for frame in frames:
+                result = analyzer.process(frame.image, frame.time_s)
+                aggregator.add(result.faces, frame.time_s)
+                if sink is not None:
+                    sink(frame, result)
+                frames_analysed, last_time = frames_analysed + 1, frame.time_s
+                if on_progress is not None:
+                    elapsed = time.perf_counter() - started
+                    on_progress(Progress(frames_analysed, last_time, info.duration_s, elapsed))
+        timeline, tracks, numbers = aggregator.finish(analyzer.static.static_ids())
+        processing_s = time.perf_counter() - started
+        duration_s = max(info.duration_s, last_time + settings.every / info.fps)
+        summary = {
+            "source": Path(path).name,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "duration_s": round(duration_s, 3),
+            "fps": round(info.fps, 3),
+            "width": info.width,
+            "height": info.height,
+            "rotation": info.rotation,
+            "frames_analysed": frames_analysed,
+            "corrupt_frames": video.corrupt_frames,
+            **numbers,
+            "settings": settings.to_dict(),
+            "model_version": classifier.version,
+            "detector": type(analyzer.detector).__name__,
+            "processing_s": round(processing_s, 2),
+            "speed_x_realtime": round(duration_s / processing_s, 2) if processing_s > 0 else None,
+        }
+        outputs: dict[str, Path] = {}
+        if staging is not None:
+            write_timeline_csv(timeline, staging / TIMELINE_CSV)
+            write_summary_json(summary, staging / SUMMARY_JSON)
+            names = [DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON] + ([ANNOTATED_VIDEO] if write_video else [])
+            outputs = {name: Path(out_dir) / name for name in names}
+    return SessionResult(
+        source=str(path),
+        info=info,
+        settings=settings,
+        model_version=classifier.version,
+        frames_analysed=frames_analysed,
+        corrupt_frames=video.corrupt_frames,
+        processing_s=processing_s,
+        timeline=timeline,
+        tracks=tracks,
+        summary=summary,
+        outputs=outputs,
+    )
+
+
+@contextmanager
+def _frame_sinks(
+    staging: Path | None, write_video: bool, fps: float, blur: bool
+) -> Iterator[Callable[[Frame, FrameResult], None] | None]:
+    """Per-frame outputs: a detections.csv row writer and, in a background thread, the annotated video."""
+    if staging is None:
+        yield None
+        return
+    with ExitStack() as stack:
+        rows = DetectionsCsv(stack.enter_context((staging / DETECTIONS_CSV).open("w", newline="")))
+        encode = None
+        if write_video:
+            writer = stack.enter_context(H264Writer(staging / ANNOTATED_VIDEO, fps))
+            annotator = FaceAnnotator(blur=blur)
+            encode = stack.enter_context(BackgroundConsumer(lambda job: writer.write(annotator.annotate(*job))))
+
+        def sink(frame: Frame, result: FrameResult) -> None:
+            rows.write(frame.index, frame.time_s, result.faces)
+            if encode is not None:
+                encode((frame.image, result.faces, result.detected.xyxy))
+
+        yield sink

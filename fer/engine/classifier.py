@@ -1,0 +1,82 @@
+"""The inference API: one object, loaded once, from face crops to class probabilities.
+
+``EmotionClassifier.predict(crops)`` takes grayscale (or BGR) face crops of
+any sizes and returns an ``(N, 7)`` float32 array whose columns follow
+``fer.labels.CLASSES`` (angry, disgust, fear, happy, sad, surprise, neutral)
+and whose rows sum to 1. All resizing and normalisation happen inside, via
+``fer.engine.preprocess`` — the same code training used.
+
+The network always runs on onnxruntime: the shipped model is the int8 ONNX
+export of ``models/fer_vgg.keras`` (``fer export``). A ``.keras`` file (a
+training run's output) is served through ``fer.training.onnx_export.load_classifier``,
+which translates it to float32 ONNX: Keras belongs to training, not to the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from fer.engine.onnx_session import cpu_session
+from fer.engine.preprocess import INPUT_SIZE, prepare_faces
+from fer.hashing import sha256_hex
+from fer.labels import CLASSES, NUM_CLASSES
+from fer.paths import DEFAULT_MODEL_PATH
+
+# Faces per network call: bounds memory when a whole data set is scored at once.
+_CHUNK = 256
+
+
+class EmotionClassifier:
+    """Expression classifier for face crops; construct once and reuse (it is not cheap to load)."""
+
+    classes: tuple[str, ...] = CLASSES
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        flip_average: bool = False,
+        threads: int | None = None,
+        *,
+        onnx_model: bytes | None = None,
+    ) -> None:
+        """``onnx_model``: the network as ONNX when ``model_path`` holds it in another format (a ``.keras`` file)."""
+        self.model_path = Path(model_path) if model_path else DEFAULT_MODEL_PATH
+        if not self.model_path.is_file():
+            raise FileNotFoundError(f"model file not found: {self.model_path}")
+        if onnx_model is None and self.model_path.suffix == ".keras":
+            raise ValueError(
+                f"{self.model_path} is a Keras file: load it with fer.training.onnx_export.load_classifier"
+            )
+        raw = self.model_path.read_bytes()
+        self._session = cpu_session(onnx_model or raw, threads)
+        self._input_name = self._session.get_inputs()[0].name
+        outputs = self._session.get_outputs()[0].shape[-1]
+        if outputs != NUM_CLASSES:
+            raise ValueError(f"{self.model_path} outputs {outputs} classes, expected {NUM_CLASSES}")
+        self.flip_average = flip_average
+        self.version = f"{self.model_path.stem}-{sha256_hex(raw)[:12]}"
+
+    def warm_up(self) -> None:
+        """Run the network once so the first real frame does not pay onnxruntime's first-call set-up."""
+        self._run(np.zeros((1, INPUT_SIZE, INPUT_SIZE, 1), np.float32))
+
+    def predict(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+        """Face crops (any size; grayscale, BGR or BGRA) -> (N, 7) probabilities in ``CLASSES`` order."""
+        batch = prepare_faces(crops)
+        if len(batch) == 0:
+            return np.empty((0, NUM_CLASSES), np.float32)
+        probabilities = self._run(batch)
+        if self.flip_average:
+            probabilities = (probabilities + self._run(batch[:, :, ::-1])) / 2
+        return probabilities
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        outputs = [
+            self._session.run(None, {self._input_name: np.ascontiguousarray(batch[start : start + _CHUNK])})[0]
+            for start in range(0, len(batch), _CHUNK)
+        ]
+        probabilities = np.concatenate(outputs).astype(np.float32)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)

@@ -1,0 +1,239 @@
+"""The Live page's frame worker: webcam frames in, annotated frames and live statistics out.
+
+It runs the same stages as video analysis (``FrameAnalyzer``) and needs no
+Streamlit, so pytest and ``bench/live.py`` drive it directly. The WebRTC
+thread calls ``process_newest``; the page reads ``stats()`` and ``snapshot()``
+from its own thread. Shared state sits behind one lock, so nothing inside the
+callback touches Streamlit. Only the newest of the frames waiting is analysed:
+slow frames are dropped, not queued, so latency cannot grow.
+
+A stream that ends without the page seeing it (the tab closed, the network or
+the camera gone) must not lose the session: given a store, the processor
+saves the session itself once no frame has arrived for ``idle_save_s``, and
+frames arriving after that start a new session.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import av
+import numpy as np
+import pandas as pd
+
+from fer.engine.aggregate import SessionAggregator, long_shares
+from fer.engine.annotate import FaceAnnotator, blur_faces
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.detection import FaceDetector
+from fer.engine.detections import Detections
+from fer.engine.outputs import DetectionsCsv
+from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
+from fer.labels import CLASSES, NUM_CLASSES
+
+TREND_S = 60  # the rolling trend shows the last minute
+IDLE_SAVE_S = 10.0  # no frame for this long: the stream is gone, save what was seen
+
+
+class SessionSink(Protocol):
+    """Where a finished live session goes (``fer.sessions.store.SessionStore``); the engine knows only this."""
+
+    def save(
+        self,
+        *,
+        name: str,
+        source: str,
+        summary: dict,
+        timeline: pd.DataFrame,
+        tracks_table: pd.DataFrame,
+        face_rows: Iterable[pd.DataFrame] = (),
+    ) -> int: ...
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    faces: int  # in the newest processed frame
+    shares: dict[str, float]  # share of those faces showing each expression
+    trend: pd.DataFrame  # time_s (seconds ago, negative), expression, share: the last TREND_S seconds
+    processed_fps: float
+    dropped_frames: int
+    seconds: float  # since the session started
+    paused: bool
+
+
+class LiveProcessor:
+    """One live session: ``process_newest(frames)`` per WebRTC batch; ``save()`` when it ends.
+
+    ``session_name`` is what a saved session is called; the page keeps it current.
+    """
+
+    def __init__(
+        self,
+        classifier: EmotionClassifier,
+        settings: AnalysisSettings | None = None,
+        detector: FaceDetector | None = None,
+        store: SessionSink | None = None,
+        idle_save_s: float = IDLE_SAVE_S,
+    ) -> None:
+        self.settings = settings or AnalysisSettings(detect_every=1)  # 640x480 leaves time to detect every frame
+        self.analyzer = FrameAnalyzer(classifier, self.settings, detector)
+        self.model_version = classifier.version
+        self.store = store
+        self.session_name = "Live session"
+        self.idle_save_s = idle_save_s
+        self._lock = threading.Lock()
+        self._watchdog: threading.Thread | None = None
+        self._closed = threading.Event()
+        self.paused = False
+        # per-face rows wait on disk until the session is saved: memory stays flat however long it runs
+        self._rows_file = tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="")  # noqa: SIM115
+        self.reset()
+
+    def reset(self) -> None:
+        """Start the statistics (and the session to be saved) afresh; tracks restart at 1."""
+        with self._lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        self.analyzer.reset()
+        self.aggregator = SessionAggregator(self.settings.bin_s, sample_interval_s=1 / 15)
+        self._rows_file.seek(0)
+        self._rows_file.truncate()
+        self._rows = DetectionsCsv(self._rows_file)
+        self._started = self._last_frame = time.monotonic()
+        self._frames = 0
+        self._dropped = 0
+        self._saved_id: int | None = None
+        self._frame_times: deque[float] = deque(maxlen=30)
+        self._latest_faces = Detections()
+        self._latest_image: np.ndarray | None = None
+        self._latest_blur_boxes = np.empty((0, 4), np.float32)
+
+    def process_newest(self, frames: Sequence[av.VideoFrame]) -> av.VideoFrame:
+        """Analyse the newest frame of those waiting (the rest are dropped) and return it annotated."""
+        newest = frames[-1]
+        image = newest.to_ndarray(format="bgr24")
+        annotated = self.process(image, dropped=len(frames) - 1)
+        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
+        out.pts = newest.pts
+        if newest.time_base is not None:
+            out.time_base = newest.time_base
+        return out
+
+    def process(self, image: np.ndarray, dropped: int = 0) -> np.ndarray:
+        """Analyse one BGR frame now; returns it annotated (unchanged while paused)."""
+        with self._lock:
+            if self._saved_id is not None:  # saved after the stream went quiet: this is a new session
+                self._reset()
+            self._last_frame = time.monotonic()
+            self._dropped += dropped
+            self._watch_for_idle()
+            if self.paused:
+                return image
+            time_s = time.monotonic() - self._started
+            result = self.analyzer.process(image, time_s)
+            self.aggregator.add(result.faces, time_s)
+            self._rows.write(self._frames, time_s, result.faces)
+            self._frames += 1
+            self._frame_times.append(time.monotonic())
+            self._latest_faces = result.faces
+            self._latest_image = image
+            self._latest_blur_boxes = result.detected.xyxy
+        return FaceAnnotator().annotate(image, result.faces)
+
+    def stats(self) -> LiveStats:
+        with self._lock:
+            faces = self._latest_faces
+            counts = np.bincount(faces.class_index, minlength=NUM_CLASSES) if len(faces) else np.zeros(NUM_CLASSES)
+            shares = counts / max(len(faces), 1)
+            seconds = time.monotonic() - self._started
+            timeline = self.aggregator.timeline(self.analyzer.static.static_ids(), since_s=seconds - TREND_S)
+            times = list(self._frame_times)
+            fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+            dropped, paused = self._dropped, self.paused
+        trend = long_shares(timeline[timeline["time_s"] >= seconds - TREND_S])
+        trend["time_s"] -= np.floor(seconds)  # seconds ago
+        return LiveStats(
+            faces=len(faces),
+            shares=dict(zip(CLASSES, shares.round(3).tolist(), strict=True)),
+            trend=trend,
+            processed_fps=round(fps, 1),
+            dropped_frames=dropped,
+            seconds=seconds,
+            paused=paused,
+        )
+
+    def snapshot(self, blur: bool = False) -> np.ndarray | None:
+        """The newest analysed frame, annotated (and with every face blurred if asked); None before any."""
+        with self._lock:
+            if self._latest_image is None:
+                return None
+            image, faces, boxes = self._latest_image.copy(), self._latest_faces, self._latest_blur_boxes
+        if blur:
+            blur_faces(image, np.vstack([faces.xyxy, boxes]))
+        return FaceAnnotator().annotate(image, faces)
+
+    def save(self) -> int | None:
+        """Store the session so far (numbers only, never frames), once; None when nothing was analysed."""
+        if self.store is None:
+            raise RuntimeError("this LiveProcessor was made without a store")
+        with self._lock:
+            if self._saved_id is not None:
+                return self._saved_id
+            if self._frames == 0:
+                return None
+            timeline, tracks, numbers = self.aggregator.finish(self.analyzer.static.static_ids())
+            seconds = time.monotonic() - self._started
+            summary = {
+                "source": "webcam",
+                "duration_s": round(seconds, 3),
+                "fps": round(self._frames / max(seconds, 1e-9), 3),
+                "frames_analysed": self._frames,
+                "dropped_frames": self._dropped,
+                **numbers,
+                "settings": self.settings.to_dict(),
+                "model_version": self.model_version,
+            }
+            self._rows_file.flush()
+            face_rows = pd.read_csv(self._rows_file.name, chunksize=50_000)
+            self._saved_id = self.store.save(
+                name=self.session_name,
+                source="live",
+                summary=summary,
+                timeline=timeline,
+                tracks_table=tracks,
+                face_rows=face_rows,
+            )
+            return self._saved_id
+
+    def save_if_idle(self) -> int | None:
+        """Save when frames were analysed and none has arrived for ``idle_save_s``; the id, or None."""
+        with self._lock:
+            idle = time.monotonic() - self._last_frame >= self.idle_save_s
+            due = idle and self._frames > 0 and self._saved_id is None
+        return self.save() if due else None
+
+    def _watch_for_idle(self) -> None:
+        """Start the idle watch (under the lock) unless it runs; it ends once nothing is left unsaved."""
+        if self.store is not None and (self._watchdog is None or not self._watchdog.is_alive()):
+            self._watchdog = threading.Thread(target=self._watch, name="live-idle-save", daemon=True)
+            self._watchdog.start()
+
+    def _watch(self) -> None:
+        while not self._closed.wait(min(1.0, self.idle_save_s / 2)):
+            self.save_if_idle()
+            with self._lock:
+                if self._saved_id is not None or self._frames == 0:
+                    return
+
+    def close(self) -> None:
+        """Stop the idle watch and delete the temporary per-face rows (unsaved numbers are dropped)."""
+        self._closed.set()
+        if self._watchdog is not None:
+            self._watchdog.join()
+        self._rows_file.close()

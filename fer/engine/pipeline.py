@@ -1,0 +1,102 @@
+"""The per-frame engine shared by video-file analysis and live webcam analysis.
+
+detect (every ``detect_every``-th frame; the tracker predicts boxes in between)
+-> crop -> classify all faces in one batch -> track -> flag static faces -> smooth.
+It holds per-session state (tracks, smoothing) and needs no Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.crops import DEFAULT_MARGIN, face_crops
+from fer.engine.detection import CenterFaceDetector, FaceDetector
+from fer.engine.detections import Detections
+from fer.engine.smoothing import ProbabilitySmoother, SmoothingConfig
+from fer.engine.static_faces import StaticFaceDetector
+from fer.engine.tracking import FaceTracker, TrackerConfig
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Everything that changes what the engine finds; stored with each session."""
+
+    every: int = 1  # analyse every N-th frame of a video
+    threshold: float = 0.3  # minimum face score to keep a track; a new face needs threshold + 0.2
+    detect_every: int = 3  # run the detector on every K-th analysed frame, track in between
+    detector_max_side: int | None = None  # shrink frames to this longer side for detection; None = native
+    crop_margin: float = DEFAULT_MARGIN
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    bin_s: float = 1.0  # timeline bin width
+    blur: bool = False  # blur every detected face in the exported video
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.detect_every < 1:
+            raise ValueError("every and detect_every must be >= 1")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if self.bin_s <= 0:
+            raise ValueError("bin_s must be positive")
+        if self.detector_max_side is not None and self.detector_max_side < 32:
+            raise ValueError(f"detector size must be at least 32 px, got {self.detector_max_side}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FrameResult:
+    time_s: float
+    faces: Detections  # tracked, classified and smoothed
+    detected: Detections  # all boxes of the latest detection round, tracked or not (what blurring must hide)
+    detector_ran: bool  # False on frames where the tracker predicted the boxes
+
+
+class FrameAnalyzer:
+    """``process(image, time_s)`` for each frame in time order; ``reset()`` between sessions."""
+
+    def __init__(
+        self,
+        classifier: EmotionClassifier,
+        settings: AnalysisSettings | None = None,
+        detector: FaceDetector | None = None,
+    ) -> None:
+        self.settings = settings or AnalysisSettings()
+        self.classifier = classifier
+        self.classifier.warm_up()
+        self.detector = detector or CenterFaceDetector(
+            threshold=self.settings.threshold, max_side=self.settings.detector_max_side
+        )
+        start_score = min(self.settings.threshold + 0.2, 0.95)
+        self.tracker = FaceTracker(replace(self.settings.tracker, high_score=start_score))
+        self.smoother = ProbabilitySmoother(self.settings.smoothing)
+        self.static = StaticFaceDetector()
+        self._frames = 0
+        self._detected = Detections()
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.smoother.reset()
+        self.static.reset()
+        self._frames = 0
+        self._detected = Detections()
+
+    def process(self, image: np.ndarray, time_s: float) -> FrameResult:
+        detecting = self._frames % self.settings.detect_every == 0
+        self._frames += 1
+        if detecting:
+            self._detected = self.detector.detect(image)
+            faces = self.tracker.update(self._detected, time_s)
+        else:
+            faces = self.tracker.predict(time_s)
+            height, width = image.shape[:2]
+            faces.xyxy = faces.xyxy.clip(0, [width, height, width, height]).astype(np.float32)
+        crops = face_crops(image, faces.xyxy, self.settings.crop_margin)
+        faces.probs = self.classifier.predict(crops)
+        if detecting:  # predicted boxes wobble around the face; only detected boxes tell a still picture
+            self.static.update(faces, crops, time_s)
+        return FrameResult(time_s, self.smoother.update(faces, time_s), self._detected, detecting)

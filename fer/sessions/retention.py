@@ -1,0 +1,39 @@
+"""Delete uploaded recordings and exported files after the retention period; keep the numbers.
+
+The retention period is ``FER_RETENTION_DAYS`` (default 7). Session numbers
+(timeline, tracks, per-face rows) stay until the user deletes the session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fer.sessions.store import SessionStore
+
+RETENTION_ENV = "FER_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 7.0
+
+
+def retention_days() -> float:
+    return float(os.environ.get(RETENTION_ENV) or DEFAULT_RETENTION_DAYS)
+
+
+def purge_expired(store: SessionStore, uploads_dir: Path, days: float, now: datetime | None = None) -> int:
+    """Remove expired session artefact folders and uploads; returns how many files or folders went."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=days)
+    removed = 0
+    expired = [s for s in store.list() if s.artifacts_dir and s.created < cutoff]
+    for stored in expired:
+        shutil.rmtree(stored.artifacts_dir, ignore_errors=True)
+        removed += 1
+    store.clear_artifacts_dir(s.id for s in expired)
+    if uploads_dir.is_dir():
+        for upload in uploads_dir.iterdir():
+            if upload.is_file() and upload.stat().st_mtime < cutoff.timestamp():
+                upload.unlink(missing_ok=True)
+                removed += 1
+    return removed

@@ -1,0 +1,213 @@
+"""Session history in a real database: SQLite by default, any SQLAlchemy URL (e.g. PostgreSQL).
+
+What is stored per session: name, source (upload / live), when, duration, fps,
+model version, settings, the per-second timeline, per-track summaries and
+per-face rows of numbers (time, box, probabilities). Never a face image.
+
+Every session is written in one transaction, so a failed or cancelled
+analysis leaves nothing behind and stored sessions are never touched.
+The schema is versioned; ``fer.sessions.migrations`` upgrades an older database on open.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from fer.paths import DEFAULT_DATA_DIR
+from fer.sessions.migrations import face_rows as face_rows_table
+from fer.sessions.migrations import sessions, timeline_bins, tracks, upgrade
+
+DATA_DIR_ENV = "FER_DATA_DIR"
+DATABASE_URL_ENV = "FER_DATABASE_URL"
+
+
+def data_dir() -> Path:
+    """Where the app keeps its database and uploads: ``$FER_DATA_DIR`` or ``data/`` in the checkout."""
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def database_url() -> str:
+    """``$FER_DATABASE_URL``, else a SQLite file in the data folder."""
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{data_dir() / 'sessions.db'}"
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    id: int
+    name: str
+    source: str  # "upload" or "live"
+    source_name: str | None  # the uploaded file's name
+    source_sha256: str | None
+    created: datetime
+    duration_s: float
+    fps: float
+    frames_analysed: int
+    tracks: int
+    dominant: str | None
+    model_version: str
+    settings: dict
+    summary: dict
+    artifacts_dir: str | None  # annotated video and exports, removed after the retention period
+
+
+class SessionStore:
+    """``SessionStore()`` opens (and creates or upgrades) the default database."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or database_url()
+        if self.url.startswith("sqlite:///"):
+            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(self.url)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_foreign_keys)
+        upgrade(self.engine)
+
+    def save(
+        self,
+        *,
+        name: str,
+        source: str,
+        summary: dict,
+        timeline: pd.DataFrame,
+        tracks_table: pd.DataFrame,
+        face_rows: Iterable[pd.DataFrame] = (),
+        source_name: str | None = None,
+        source_sha256: str | None = None,
+        artifacts_dir: str | Path | None = None,
+    ) -> int:
+        """Store one session and everything under it in a single transaction; returns its id.
+
+        ``face_rows`` are DataFrames with detections.csv's columns (extra columns are ignored).
+        """
+        if source not in ("upload", "live"):
+            raise ValueError(f"source must be 'upload' or 'live', got {source!r}")
+        with self.engine.begin() as connection:
+            session_id = connection.execute(
+                sa.insert(sessions).values(
+                    name=name.strip() or "Untitled session",
+                    source=source,
+                    source_name=source_name,
+                    source_sha256=source_sha256,
+                    created=datetime.now(UTC),
+                    duration_s=float(summary.get("duration_s", 0.0)),
+                    fps=float(summary.get("fps", 0.0)),
+                    frames_analysed=int(summary.get("frames_analysed", 0)),
+                    tracks=int(summary.get("tracks", 0)),
+                    dominant=summary.get("dominant"),
+                    model_version=str(summary.get("model_version", "")),
+                    settings=summary.get("settings", {}),
+                    summary=summary,
+                    artifacts_dir=str(artifacts_dir) if artifacts_dir else None,
+                )
+            ).inserted_primary_key[0]
+            _insert_frame(connection, timeline_bins, session_id, timeline)
+            _insert_frame(connection, tracks, session_id, tracks_table)
+            for chunk in face_rows:  # e.g. pd.read_csv(detections.csv, chunksize=...): memory stays flat
+                _insert_frame(connection, face_rows_table, session_id, chunk)
+        return int(session_id)
+
+    def list(self, limit: int | None = None) -> list[StoredSession]:
+        """Sessions, newest first (the newest ``limit`` only, if given)."""
+        query = sa.select(sessions).order_by(sessions.c.created.desc(), sessions.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query)
+            return [_stored(row) for row in rows]
+
+    def get(self, session_id: int) -> StoredSession | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(sessions).where(sessions.c.id == session_id)).first()
+        return _stored(row) if row else None
+
+    def find_by_hash(self, sha256: str) -> StoredSession | None:
+        """The newest session made from a file with this content, if any (re-uploads are not silent duplicates)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(sessions).where(sessions.c.source_sha256 == sha256).order_by(sessions.c.id.desc())
+            ).first()
+        return _stored(row) if row else None
+
+    def timeline(self, session_id: int) -> pd.DataFrame:
+        return self._frame(timeline_bins, session_id, timeline_bins.c.time_s)
+
+    def tracks(self, session_id: int) -> pd.DataFrame:
+        return self._frame(tracks, session_id, tracks.c.track_id)
+
+    def face_rows(self, session_id: int, columns: list[str] | None = None) -> pd.DataFrame:
+        """Per-face rows; pass ``columns`` to read only those (a 1-hour session has ~100,000 rows)."""
+        return self._frame(face_rows_table, session_id, face_rows_table.c.time_s, columns)
+
+    def rename(self, session_id: int, name: str) -> None:
+        if not name.strip():
+            raise ValueError("a session name cannot be empty")
+        with self.engine.begin() as connection:
+            connection.execute(sa.update(sessions).where(sessions.c.id == session_id).values(name=name.strip()))
+
+    def delete(self, session_id: int) -> None:
+        """Remove a session and all its rows (its files are the caller's: see ``fer.sessions.retention``)."""
+        with self.engine.begin() as connection:
+            for table in (timeline_bins, tracks, face_rows_table):
+                connection.execute(sa.delete(table).where(table.c.session_id == session_id))
+            connection.execute(sa.delete(sessions).where(sessions.c.id == session_id))
+
+    def clear_artifacts_dir(self, session_ids: Iterable[int]) -> None:
+        """Record that these sessions' files are gone (after the retention period)."""
+        ids = list(session_ids)
+        if ids:
+            with self.engine.begin() as connection:
+                connection.execute(sa.update(sessions).where(sessions.c.id.in_(ids)).values(artifacts_dir=None))
+
+    def _frame(
+        self, table: sa.Table, session_id: int, order: sa.Column, names: list[str] | None = None
+    ) -> pd.DataFrame:
+        columns = [c for c in table.c if c.name != "session_id" and (names is None or c.name in names)]
+        query = sa.select(*columns).where(table.c.session_id == session_id).order_by(order)
+        with self.engine.connect() as connection:  # pandas reads rows in bulk, ~4x faster than Row objects
+            return pd.read_sql(query, connection)
+
+
+def _insert_frame(connection: sa.Connection, table: sa.Table, session_id: int, frame: pd.DataFrame) -> None:
+    """Insert a DataFrame's rows (only the table's columns; NaN becomes NULL) in batches."""
+    names = [c.name for c in table.c if c.name != "session_id"]
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise ValueError(f"{table.name}: missing columns {missing}")
+    if frame.empty:
+        return
+    values = frame[names].astype(object).where(frame[names].notna(), None)
+    records = [{"session_id": session_id, **dict(zip(names, row, strict=True))} for row in values.itertuples(False)]
+    for start in range(0, len(records), 10_000):
+        connection.execute(sa.insert(table), records[start : start + 10_000])
+
+
+def _stored(row: sa.Row) -> StoredSession:
+    created = row.created if row.created.tzinfo else row.created.replace(tzinfo=UTC)
+    return StoredSession(
+        id=row.id,
+        name=row.name,
+        source=row.source,
+        source_name=row.source_name,
+        source_sha256=row.source_sha256,
+        created=created,
+        duration_s=row.duration_s,
+        fps=row.fps,
+        frames_analysed=row.frames_analysed,
+        tracks=row.tracks,
+        dominant=row.dominant,
+        model_version=row.model_version,
+        settings=row.settings,
+        summary=row.summary,
+        artifacts_dir=row.artifacts_dir,
+    )
+
+
+def _sqlite_foreign_keys(connection: object, _record: object) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,235 @@
+"""analyze_video and `fer analyze`: outputs, their contracts, progress, cancelling and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer.cli import main
+from fer.engine.analyze import AnalysisCancelled, Progress, analyze_video
+from fer.engine.outputs import DETECTION_COLUMNS, OUTPUT_NAMES
+from fer.engine.pipeline import AnalysisSettings
+from fer.engine.video_io import VideoError
+from fer.labels import CLASSES
+from tests.conftest import VIDEOS, needs_videos, write_face_clip
+
+PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
+
+
+def _codec_and_size(path: Path) -> tuple[str, str, int, int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return stream.codec_context.name, stream.codec_context.pix_fmt, stream.width, stream.height
+
+
+def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier) -> None:
+    result = analyze_video(face_clip, tmp_path / "out", classifier=classifier)
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_NAMES)  # no staging folder left behind
+
+    with (out / "detections.csv").open() as handle:
+        rows = csv.reader(handle)
+        assert next(rows) == DETECTION_COLUMNS
+        first = dict(zip(DETECTION_COLUMNS, next(rows), strict=True))
+    assert all(len(first[c].partition(".")[2]) <= 1 for c in "xywh")  # 123.4, not float32 noise
+    detections = pd.read_csv(out / "detections.csv")
+    assert len(detections) == 20 - 3  # one face from its second detection on (the detector runs every 3rd frame)
+    assert detections["track_id"].nunique() == 1
+    assert detections["frame"].is_monotonic_increasing and detections["frame"].max() == 19
+    np.testing.assert_allclose(detections["time_s"], detections["frame"] / 10, atol=1e-3)
+    np.testing.assert_allclose(detections[PROB_COLUMNS].sum(axis=1), 1.0, atol=1e-3)
+    assert set(detections["label"]) <= set(CLASSES)
+    assert (detections["x"] >= 0).all() and (detections["x"] + detections["w"] <= 400.5).all()
+
+    timeline = pd.read_csv(out / "timeline.csv")
+    assert list(timeline.columns[:9]) == ["time_s", "faces", *[f"share_{c}" for c in CLASSES]]
+    assert timeline["time_s"].tolist() == [0.0, 1.0]
+    assert timeline["faces"].tolist() == [1, 1]
+    np.testing.assert_allclose(timeline[[f"share_{c}" for c in CLASSES]].sum(axis=1), 1.0)
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["tracks"] == 1 and summary["frames_analysed"] == 20
+    assert summary["duration_s"] == pytest.approx(2.0, abs=0.05) and summary["fps"] == pytest.approx(10)
+    assert summary["model_version"] == classifier.version
+    assert summary["settings"]["every"] == 1 and summary["dominant"] in CLASSES
+    assert sum(summary["class_shares"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert result.summary == summary
+
+    assert _codec_and_size(out / "annotated.mp4") == ("h264", "yuv420p", 400, 300)
+    video = (out / "annotated.mp4").read_bytes()
+    assert video.index(b"moov") < video.index(b"mdat")  # index first: browsers start playing at once
+    assert result.outputs["annotated.mp4"] == out / "annotated.mp4"
+
+
+def test_every_nth_frame_and_no_video(face_clip: Path, tmp_path: Path, classifier) -> None:
+    settings = AnalysisSettings(every=4, detect_every=1)  # the face moves 32 px between analysed frames
+    result = analyze_video(face_clip, tmp_path, settings, write_video=False, classifier=classifier)
+    assert result.frames_analysed == 5
+    assert not (tmp_path / "annotated.mp4").exists()
+    frames = pd.read_csv(tmp_path / "detections.csv")["frame"]
+    assert (frames % 4 == 0).all() and frames.max() == 16
+
+
+def test_a_video_without_faces_gives_an_empty_but_valid_session(tmp_path: Path, classifier) -> None:
+    clip = write_face_clip(tmp_path / "empty_room.mp4", frames=12, face=False)
+    result = analyze_video(clip, tmp_path / "out", classifier=classifier)
+    assert result.summary["tracks"] == 0 and result.summary["dominant"] is None
+    assert len(pd.read_csv(tmp_path / "out" / "detections.csv")) == 0
+    assert result.timeline["faces"].tolist() == [0, 0]
+    assert result.timeline["share_happy"].isna().all()
+
+
+def test_progress_reports_and_cancelling_leaves_old_results_untouched(
+    face_clip: Path, tmp_path: Path, classifier
+) -> None:
+    out = tmp_path / "out"
+    analyze_video(face_clip, out, write_video=False, classifier=classifier)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    seen: list[Progress] = []
+
+    def cancel_halfway(progress: Progress) -> None:
+        seen.append(progress)
+        if progress.frames_analysed == 10:
+            raise AnalysisCancelled
+
+    with pytest.raises(AnalysisCancelled):
+        analyze_video(face_clip, out, on_progress=cancel_halfway, classifier=classifier)
+    assert [p.frames_analysed for p in seen] == list(range(1, 11))
+    assert 0.4 < seen[-1].fraction < 0.5 and seen[-1].eta_s > 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_without_out_dir_nothing_is_written(face_clip: Path, tmp_path: Path, classifier, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = analyze_video(face_clip, classifier=classifier)
+    assert result.outputs == {} and list(tmp_path.iterdir()) == []
+    assert result.summary["tracks"] == 1
+
+
+@needs_videos
+def test_the_smiling_woman_clip_gives_one_track_and_a_browser_playable_video(tmp_path: Path) -> None:
+    assert main(["analyze", str(VIDEOS / "smiling_woman.mp4"), "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["tracks"] == 1 and summary["static_tracks"] == []
+    assert summary["frames_analysed"] == 115
+    codec, pix_fmt, width, height = _codec_and_size(tmp_path / "annotated.mp4")
+    assert (codec, pix_fmt) == ("h264", "yuv420p") and width % 2 == 0 and height % 2 == 0
+    with av.open(str(tmp_path / "annotated.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 115
+
+
+def test_cli_analyze_blur_and_stride(face_clip: Path, tmp_path: Path, capsys) -> None:
+    assert main(["analyze", str(face_clip), "--out", str(tmp_path), "--every", "2", "--blur"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["settings"]["blur"] is True and summary["frames_analysed"] == 10
+    assert "1 faces tracked" in capsys.readouterr().out
+
+
+def _truncated(path: Path, face_clip: Path) -> None:
+    path.write_bytes(face_clip.read_bytes()[:1500])
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p, clip: p.write_text("hello, I am a text file"), "not a video file"),
+        (lambda p, clip: p.write_bytes(b""), "empty"),
+        (_truncated, "no decodable video frames"),  # the index survives (faststart), no frame does
+    ],
+    ids=["text", "empty", "truncated"],
+)
+def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, face_clip: Path, capsys, make, message: str
+) -> None:
+    bad = tmp_path / "lecture.mp4"
+    make(bad, face_clip)
+    out = tmp_path / "out"
+    assert main(["analyze", str(bad), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "lecture.mp4" in error and len(error.splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option", [["--threshold", "1.5"], ["--every", "0"], ["--detector-size", "-3"]])
+def test_cli_rejects_out_of_range_options(face_clip: Path, tmp_path: Path, option: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", str(face_clip), "--out", str(tmp_path), *option])
+    assert exit_info.value.code == 2
+
+
+def test_cli_missing_file_and_unwritable_output_exit_2(face_clip: Path, tmp_path: Path, capsys) -> None:
+    assert main(["analyze", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "out")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert main(["analyze", str(face_clip), "--out", str(blocker / "out")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_video_error_is_raised_before_any_model_loads(tmp_path: Path) -> None:
+    bad = tmp_path / "x.mp4"
+    bad.write_text("nope")
+    with pytest.raises(VideoError):
+        analyze_video(bad, tmp_path / "out", classifier=None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_corrupted_packets_mid_video_do_not_stop_the_analysis(tmp_path: Path, classifier) -> None:
+    clip = write_face_clip(tmp_path / "clip.mp4", frames=25)
+    data = bytearray(clip.read_bytes())
+    with av.open(str(clip)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    rng = np.random.default_rng(0)
+    for pos, size in packets[5:15]:  # garble the middle frames' data, keep the first keyframe
+        data[pos + 4 : pos + size] = rng.integers(0, 256, size - 4, dtype=np.uint8).tobytes()
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    result = analyze_video(damaged, tmp_path / "out", classifier=classifier)
+    assert result.frames_analysed + result.corrupt_frames == 25
+    assert (tmp_path / "out" / "summary.json").is_file() and (tmp_path / "out" / "annotated.mp4").is_file()
+
+
+def test_variable_frame_rate_times_come_from_timestamps(tmp_path: Path, classifier) -> None:
+    clip = tmp_path / "vfr.mp4"
+    times_ms = [0, 40, 80, 300, 340, 900, 940, 1500]
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for t in times_ms:
+            frame = av.VideoFrame.from_ndarray(np.full((240, 320, 3), 90, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    seen: list[float] = []
+    analyze_video(clip, on_progress=lambda p: seen.append(p.video_time_s), classifier=classifier)
+    np.testing.assert_allclose(seen, np.array(times_ms) / 1000, atol=0.002)
+
+
+def test_cli_help_states_the_real_defaults(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    defaults = AnalysisSettings()
+    assert f"every N-th frame (default {defaults.every})" in help_text
+    assert f"detection score (default {defaults.threshold})" in help_text
+    assert f"faces in between (default {defaults.detect_every})" in help_text
+
+
+def test_a_recording_cut_off_half_way_is_analysed_up_to_the_cut(face_clip: Path, tmp_path: Path, classifier) -> None:
+    data = face_clip.read_bytes()
+    size = len(data) * 8 // 10
+    with av.open(str(face_clip)) as container:
+        whole_frames = sum(1 for p in container.demux(video=0) if p.size and p.pos + p.size <= size)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:size])
+    result = analyze_video(cut, tmp_path / "out", classifier=classifier)
+    assert whole_frames >= 5 and whole_frames <= result.frames_analysed < 20
+    assert (tmp_path / "out" / "summary.json").is_file()

@@ -1,0 +1,71 @@
+"""The inference API contract, on the shipped model."""
+
+import numpy as np
+import pytest
+
+from fer.engine.classifier import EmotionClassifier
+from fer.labels import CLASSES
+from fer.paths import DEFAULT_MODEL_PATH, KERAS_MODEL_PATH
+
+
+@pytest.fixture(scope="module")
+def classifier() -> EmotionClassifier:
+    return EmotionClassifier()
+
+
+def test_shipped_model_exists_and_is_small() -> None:
+    for path in (KERAS_MODEL_PATH, DEFAULT_MODEL_PATH):
+        assert path.is_file()
+        assert path.stat().st_size <= 10 * 1024 * 1024
+
+
+def test_class_order_is_fixed(classifier: EmotionClassifier) -> None:
+    assert classifier.classes == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    assert classifier.classes == CLASSES
+
+
+def test_any_sizes_give_n_by_7_probabilities(classifier: EmotionClassifier) -> None:
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, size=s, dtype=np.uint8) for s in [(48, 48), (17, 23), (240, 180), (64, 64, 3)]]
+    p = classifier.predict(crops)
+    assert p.shape == (4, 7) and p.dtype == np.float32
+    assert (p >= 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1, atol=1e-5)
+
+
+def test_batching_does_not_change_results(classifier: EmotionClassifier) -> None:
+    """Chunking (256 faces a call) must give each face the same answer as alone."""
+    rng = np.random.default_rng(1)
+    crops = rng.integers(0, 256, size=(300, 48, 48), dtype=np.uint8)
+    together = classifier.predict(crops)
+    assert together.shape == (300, 7)
+    for i in (0, 33, 255, 256, 299):
+        np.testing.assert_allclose(classifier.predict(crops[i : i + 1])[0], together[i], atol=1e-5)
+
+
+def test_empty_batch(classifier: EmotionClassifier) -> None:
+    assert classifier.predict([]).shape == (0, 7)
+
+
+def test_flip_average_is_the_mean_of_both_views(classifier: EmotionClassifier) -> None:
+    flipping = EmotionClassifier(flip_average=True)
+    crop = np.random.default_rng(2).integers(0, 256, size=(48, 48), dtype=np.uint8)
+    expected = (classifier.predict([crop]) + classifier.predict([crop[:, ::-1]])) / 2
+    np.testing.assert_allclose(flipping.predict([crop]), expected, atol=1e-5)
+    np.testing.assert_allclose(flipping.predict([crop]), flipping.predict([crop[:, ::-1]]), atol=1e-5)
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="model file not found"):
+        EmotionClassifier(tmp_path / "nope.keras")
+
+
+def test_version_names_the_file_and_its_content(classifier: EmotionClassifier) -> None:
+    assert classifier.version.startswith(DEFAULT_MODEL_PATH.stem + "-")
+    assert len(classifier.version.rsplit("-", 1)[1]) == 12
+
+
+def test_a_keras_file_is_refused_with_where_to_load_it() -> None:
+    """The engine serves ONNX only; Keras files go through the training layer's translation."""
+    with pytest.raises(ValueError, match="load_classifier"):
+        EmotionClassifier(KERAS_MODEL_PATH)

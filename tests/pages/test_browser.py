@@ -1,0 +1,175 @@
+"""The real thing in a real browser: Streamlit served on a free port, Debian's chromium driven by Playwright.
+
+Streams a fake camera (the clip as Y4M) on the Live page and finds the saved live session;
+cancels an analysis half-way (nothing may be stored), then uploads
+../shared/videos/smiling_woman.mp4 on "Analyse a video", waits for the analysis,
+checks that the annotated video plays and the charts render, then finds the
+session in Reports (light and dark theme). Screenshots go to screenshots/ (look at them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import pytest
+
+from tests.app_server import running_app
+from tests.conftest import VIDEOS, needs_videos
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "screenshots"
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = [
+    needs_videos,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"Debian chromium not found at {CHROMIUM} (.ci/run installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_app(tmp_path_factory.mktemp("browser_data")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[object]:
+    """One Playwright per module: a second sync instance cannot start while the first one runs."""
+    with playwright_api.sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def page(playwright, app_url: str) -> Iterator[object]:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    yield browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: Streamlit scrolls inside
+    browser.close()
+
+
+def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page) -> None:
+    page.goto(f"{app_url}/analyse")  # a deep link as the server's very first request
+    page.get_by_text("Recording").first.wait_for(timeout=60_000)
+    sidebar = page.locator("[data-testid='stSidebarNav']")
+    assert sidebar.get_by_text("Analyse a video").count() == 1  # app.py's menu, not the pages/ folder's
+    page.locator("input[type=file]").set_input_files(str(VIDEOS / "computer_lab.mp4"))
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("video analysed").first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("video analysed").first.wait_for(state="detached", timeout=60_000)
+    page.goto(f"{app_url}/reports")
+    page.get_by_text("No sessions yet").wait_for(timeout=60_000)
+
+
+def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.goto(f"{app_url}/analyse")
+    page.get_by_text("Recording").first.wait_for(timeout=60_000)
+    page.locator("input[type=file]").set_input_files(str(VIDEOS / "smiling_woman.mp4"))
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("is saved").wait_for(timeout=300_000)
+
+    video = page.locator("video").first
+    video.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => document.querySelector('video') && document.querySelector('video').readyState >= 1", timeout=60_000
+    )
+    duration = video.evaluate("v => v.duration")
+    assert duration == pytest.approx(4.6, abs=0.3)
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0.5", timeout=30_000)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.first.wait_for(timeout=60_000)
+    assert charts.count() >= 4
+    page.wait_for_timeout(1500)  # let the charts draw before the screenshot
+    page.screenshot(path=str(SCREENSHOTS / "analyse.png"), full_page=True)
+
+    page.goto(f"{app_url}/reports")
+    page.get_by_text("smiling_woman").first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4
+
+    page.goto(f"{app_url}/reports?embed=true&embed_options=dark_theme")  # readable on a dark theme too
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SCREENSHOTS / "reports_dark.png"), full_page=True)
+
+
+def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> Path:
+    """Chromium's fake camera reads Y4M: the clip's frames, resized, as raw yuv420p."""
+    import cv2
+
+    from fer.engine.video_io import VideoReader
+
+    with VideoReader(source) as video, av.open(str(target), "w", format="yuv4mpegpipe") as out:
+        stream = out.add_stream("rawvideo", rate=round(video.info.fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for frame in video.frames():
+            image = cv2.resize(frame.image, (width, height))
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        out.mux(stream.encode(None))
+    return target
+
+
+def _fake_camera_browser(playwright, tmp_path: Path):
+    camera = _to_y4m(VIDEOS / "smiling_woman.mp4", tmp_path / "camera.y4m")
+    args = [
+        "--no-sandbox",
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",  # plain host candidates that aiortc can reach
+    ]
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+
+
+def _start_live_stream(page, app_url: str, session_name: str):
+    """Open Live, name the session, press START and wait until the panel sees the face; returns the iframe."""
+    page.goto(f"{app_url}/live")
+    name_box = page.get_by_label("Session name")
+    name_box.fill(session_name)
+    name_box.press("Enter")
+    webrtc = page.frame_locator("iframe[title*='webrtc']").first
+    webrtc.get_by_role("button", name="START").click(timeout=90_000)
+    faces_now = page.locator("[data-testid='stMetric']").filter(has_text="Faces now")
+    faces_now.get_by_text("1", exact=True).wait_for(timeout=90_000)
+    return webrtc
+
+
+def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_url: str, tmp_path: Path) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    browser = _fake_camera_browser(playwright, tmp_path)
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    webrtc = _start_live_stream(page, app_url, "Stopped stream")
+    page.get_by_text("The last minute").wait_for()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart']\").length >= 2", timeout=30_000
+    )
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(SCREENSHOTS / "live.png"))
+    webrtc.get_by_role("button", name="STOP").click()
+    page.get_by_text("is saved").wait_for(timeout=60_000)
+    page.goto(f"{app_url}/reports")
+    page.get_by_text("Stopped stream").first.wait_for(timeout=60_000)
+    browser.close()
+
+
+def test_closing_the_tab_mid_stream_still_saves_the_session(playwright, app_url: str, tmp_path: Path) -> None:
+    browser = _fake_camera_browser(playwright, tmp_path)
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    _start_live_stream(page, app_url, "Tab closed mid-stream")
+    page.wait_for_timeout(3000)
+    page.close()  # no STOP: the page never reruns to save
+    reports = browser.new_page(viewport={"width": 1400, "height": 1600})
+    for _ in range(12):  # the server saves after 10 s without frames
+        reports.goto(f"{app_url}/reports")
+        reports.get_by_text("Sessions (pick two or more").first.wait_for(timeout=60_000)
+        if reports.get_by_text("Tab closed mid-stream").count():
+            break
+        reports.wait_for_timeout(5000)
+    reports.get_by_text("Tab closed mid-stream").first.wait_for(timeout=5_000)
+    browser.close()

@@ -1,0 +1,101 @@
+"""Retention (fer.sessions.retention): expired files go, the numbers stay."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer.engine.aggregate import SessionAggregator
+from fer.engine.detections import Detections
+from fer.labels import CLASSES
+from fer.sessions.retention import RETENTION_ENV, purge_expired, retention_days
+from fer.sessions.store import SessionStore
+
+DAYS = 7.0
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SessionStore]:
+    session_store = SessionStore(f"sqlite:///{tmp_path}/s.db")
+    yield session_store
+    session_store.engine.dispose()
+
+
+def _save(store: SessionStore, artifacts: Path | None) -> int:
+    """A two-second, one-face session; its artefacts folder (if any) holds an exported file."""
+    aggregator = SessionAggregator(bin_s=1.0, sample_interval_s=0.5)
+    probs = np.full((1, len(CLASSES)), 0.05, np.float32)
+    probs[0, CLASSES.index("happy")] = 0.7
+    for step in range(4):
+        aggregator.add(Detections([[10, 10, 50, 50]], [0.9], [1], probs), step * 0.5)
+    if artifacts is not None:
+        artifacts.mkdir(parents=True)
+        (artifacts / "annotated.mp4").write_bytes(b"video")
+    return store.save(
+        name=f"session in {artifacts}",
+        source="upload",
+        summary={"duration_s": 2.0, "fps": 2.0, "frames_analysed": 4, "tracks": 1},
+        timeline=aggregator.timeline(),
+        tracks_table=aggregator.tracks(),
+        artifacts_dir=artifacts,
+    )
+
+
+def _age(path: Path, timestamp: float) -> Path:
+    path.write_bytes(b"upload")
+    os.utime(path, (timestamp, timestamp))
+    return path
+
+
+def test_expired_files_are_removed_and_the_numbers_kept(store: SessionStore, tmp_path: Path) -> None:
+    old_id = _save(store, tmp_path / "sessions" / "old")
+    no_files_id = _save(store, None)
+    new_id = _save(store, tmp_path / "sessions" / "new")
+    old, new = store.get(old_id), store.get(new_id)
+    assert old.created < new.created
+    cutoff = old.created + (new.created - old.created) / 2  # the old session is just past retention, the new not
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    expired_upload = _age(uploads / "a.mp4", (cutoff - timedelta(hours=1)).timestamp())
+    fresh_upload = _age(uploads / "b.mp4", (cutoff + timedelta(hours=1)).timestamp())
+    (uploads / "folder").mkdir()
+    os.utime(uploads / "folder", (0, 0))  # only files are uploads
+    timelines = {i: store.timeline(i) for i in (old_id, no_files_id, new_id)}
+
+    removed = purge_expired(store, uploads, DAYS, now=cutoff + timedelta(days=DAYS))
+
+    assert removed == 2  # the old session's folder and one upload
+    assert not Path(old.artifacts_dir).exists() and store.get(old_id).artifacts_dir is None
+    assert (Path(new.artifacts_dir) / "annotated.mp4").is_file() and store.get(
+        new_id
+    ).artifacts_dir == new.artifacts_dir
+    assert not expired_upload.exists() and fresh_upload.is_file() and (uploads / "folder").is_dir()
+    assert [s.id for s in store.list()] == [new_id, no_files_id, old_id]
+    for session_id, timeline in timelines.items():
+        assert len(timeline) == 2
+        pd.testing.assert_frame_equal(store.timeline(session_id), timeline)
+
+
+def test_purging_twice_removes_nothing_more(store: SessionStore, tmp_path: Path) -> None:
+    session_id = _save(store, tmp_path / "artifacts")
+    now = store.get(session_id).created + timedelta(days=DAYS, seconds=1)
+    assert purge_expired(store, tmp_path / "no-uploads-yet", DAYS, now=now) == 1
+    assert purge_expired(store, tmp_path / "no-uploads-yet", DAYS, now=now) == 0
+    assert store.get(session_id).artifacts_dir is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 7.0), ("", 7.0), ("30", 30.0), ("0.5", 0.5)])
+def test_retention_days_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: float
+) -> None:
+    if value is None:
+        monkeypatch.delenv(RETENTION_ENV, raising=False)
+    else:
+        monkeypatch.setenv(RETENTION_ENV, value)
+    assert retention_days() == expected

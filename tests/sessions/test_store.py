@@ -1,0 +1,161 @@
+"""The session store, run on SQLite and on a real PostgreSQL server (FER_TEST_POSTGRES_URL, set by .ci/run)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from fer.engine.aggregate import SessionAggregator
+from fer.engine.detections import Detections
+from fer.engine.outputs import DETECTION_COLUMNS
+from fer.labels import CLASSES
+from fer.sessions.migrations import SCHEMA, current_version, metadata, schema_version
+from fer.sessions.store import SessionStore
+
+POSTGRES_URL = os.environ.get("FER_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sessions.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL server: set FER_TEST_POSTGRES_URL (.ci/run starts one)")
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:  # every test starts from an empty database
+        metadata.drop_all(connection)
+    engine.dispose()
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SessionStore]:
+    session_store = SessionStore(database_url)
+    yield session_store
+    session_store.engine.dispose()
+
+
+def _session_tables(seconds: int = 3) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A small real aggregation: two faces, one happy, one sad, over ``seconds``."""
+    aggregator = SessionAggregator(bin_s=1.0, sample_interval_s=0.5)
+    probs = np.full((2, 7), 0.02, np.float32)
+    probs[0, CLASSES.index("happy")] = probs[1, CLASSES.index("sad")] = 0.88
+    rows = []
+    for step in range(seconds * 2):
+        faces = Detections([[10, 10, 50, 50], [100, 10, 140, 50]], [0.9, 0.8], [1, 2], probs)
+        aggregator.add(faces, step * 0.5)
+        for track, (x, label) in enumerate([(10, "happy"), (100, "sad")], start=1):
+            rows.append([step, step * 0.5, track, x, 10.0, 40.0, 40.0, 0.9, *probs[track - 1].tolist(), label])
+    summary = {
+        "duration_s": float(seconds),
+        "fps": 2.0,
+        "frames_analysed": seconds * 2,
+        "tracks": 2,
+        "dominant": "happy",
+        "model_version": "test-123",
+        "settings": {"every": 1},
+    }
+    return summary, aggregator.timeline(), aggregator.tracks(), pd.DataFrame(rows, columns=DETECTION_COLUMNS)
+
+
+def _save(store: SessionStore, name: str = "Monday maths", **extra: object) -> int:
+    summary, timeline, tracks, faces = _session_tables()
+    return store.save(
+        name=name, source="upload", summary=summary, timeline=timeline, tracks_table=tracks, face_rows=[faces], **extra
+    )
+
+
+def test_a_session_round_trips_with_all_its_rows(store: SessionStore) -> None:
+    _, timeline, tracks, faces = _session_tables()
+    session_id = _save(store, source_name="maths.mp4", source_sha256="ab" * 32)
+    stored = store.get(session_id)
+    assert (stored.name, stored.source, stored.source_name, stored.tracks) == ("Monday maths", "upload", "maths.mp4", 2)
+    assert stored.settings == {"every": 1} and stored.summary["model_version"] == "test-123"
+    assert stored.created.tzinfo is not None
+    pd.testing.assert_frame_equal(store.timeline(session_id), timeline, check_dtype=False)
+    pd.testing.assert_frame_equal(store.tracks(session_id), tracks, check_dtype=False)
+    rows = store.face_rows(session_id)
+    assert len(rows) == len(faces) and "label" not in rows.columns  # the label is derived, not stored
+    np.testing.assert_allclose(rows[[f"p_{c}" for c in CLASSES]].to_numpy(), faces[[f"p_{c}" for c in CLASSES]])
+
+
+def test_empty_bins_keep_their_missing_shares(store: SessionStore) -> None:
+    summary, timeline, tracks, _ = _session_tables()
+    timeline.loc[1, ["faces"]] = 0
+    timeline.loc[1, [c for c in timeline.columns if c.startswith(("share_", "mean_p_"))]] = np.nan
+    session_id = store.save(name="gap", source="live", summary=summary, timeline=timeline, tracks_table=tracks)
+    stored = store.timeline(session_id)
+    assert stored.loc[1, "faces"] == 0
+    assert pd.isna(stored.loc[1, "share_happy"]) and pd.isna(stored.loc[1, "mean_p_sad"])
+
+
+def test_a_failure_while_saving_leaves_no_half_session_and_keeps_the_others(store: SessionStore) -> None:
+    kept = _save(store, name="kept")
+    summary, timeline, tracks, faces = _session_tables()
+
+    def rows_then_failure() -> Iterator[pd.DataFrame]:
+        yield faces
+        raise RuntimeError("analysis cancelled")
+
+    with pytest.raises(RuntimeError):
+        store.save(
+            name="broken",
+            source="upload",
+            summary=summary,
+            timeline=timeline,
+            tracks_table=tracks,
+            face_rows=rows_then_failure(),
+        )
+    assert [s.name for s in store.list()] == ["kept"]
+    assert len(store.face_rows(kept)) == len(faces) and len(store.timeline(kept)) == 3
+
+
+def test_list_rename_delete_and_duplicate_lookup(store: SessionStore) -> None:
+    first = _save(store, name="first", source_sha256="1" * 64)
+    second = _save(store, name="second")
+    assert [s.id for s in store.list()] == [second, first]  # newest first
+    store.rename(first, "  Renamed  ")
+    assert store.get(first).name == "Renamed"
+    with pytest.raises(ValueError):
+        store.rename(first, "   ")
+    assert store.find_by_hash("1" * 64).id == first and store.find_by_hash("2" * 64) is None
+    store.delete(first)
+    assert store.get(first) is None and store.face_rows(first).empty and store.timeline(first).empty
+    assert store.get(second) is not None and not store.face_rows(second).empty
+
+
+def test_bad_source_and_missing_columns_are_rejected_without_storing(store: SessionStore) -> None:
+    summary, timeline, tracks, _ = _session_tables()
+    with pytest.raises(ValueError, match="source"):
+        store.save(name="x", source="webcam", summary=summary, timeline=timeline, tracks_table=tracks)
+    with pytest.raises(ValueError, match="missing columns"):
+        store.save(
+            name="x", source="live", summary=summary, timeline=timeline.drop(columns="faces"), tracks_table=tracks
+        )
+    assert store.list() == []
+
+
+def test_schema_is_versioned_and_reopening_keeps_the_data(store: SessionStore, database_url: str) -> None:
+    session_id = _save(store)
+    assert current_version(store.engine) == len(SCHEMA)
+    reopened = SessionStore(database_url)
+    assert reopened.get(session_id).name == "Monday maths"
+    with store.engine.begin() as connection:
+        connection.execute(sa.insert(schema_version).values(version=len(SCHEMA) + 1))
+    with pytest.raises(RuntimeError, match="schema version"):
+        SessionStore(database_url)
+    reopened.engine.dispose()
+
+
+def test_default_database_is_a_sqlite_file_in_the_data_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("FER_DATABASE_URL", raising=False)
+    store = SessionStore()
+    assert store.engine.dialect.name == "sqlite" and (tmp_path / "data" / "sessions.db").is_file()

@@ -1,0 +1,125 @@
+"""From an upload to a stored session (fer.sessions.workflow): streamed copy with its hash, all-or-nothing analysis."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fer.engine.analyze import AnalysisCancelled, Progress
+from fer.engine.outputs import DETECTIONS_CSV
+from fer.engine.pipeline import AnalysisSettings
+from fer.engine.video_io import VideoError
+from fer.sessions.store import SessionStore
+from fer.sessions.workflow import analyse_and_store, save_upload
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SessionStore]:
+    session_store = SessionStore(f"sqlite:///{tmp_path}/s.db")
+    yield session_store
+    session_store.engine.dispose()
+
+
+class _BrokenStream(io.BytesIO):
+    """Gives its first chunk, then fails like a dropped connection."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads += 1
+        if self.reads > 1:
+            raise ConnectionResetError("upload interrupted")
+        return super().read(size)
+
+
+def test_an_upload_is_saved_under_its_hash(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 10_000  # 2.5 MB: more than one chunk
+    uploads = tmp_path / "uploads"
+    path, sha256 = save_upload(io.BytesIO(data), "Lesson 3.MP4", uploads)
+    assert sha256 == hashlib.sha256(data).hexdigest()
+    assert path == uploads / f"{sha256}.mp4"
+    assert path.read_bytes() == data
+    assert [p.name for p in uploads.iterdir()] == [path.name]  # no .partial file left
+
+
+def test_an_interrupted_upload_leaves_nothing(tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    stream = _BrokenStream(b"x" * (3 << 20))
+    with pytest.raises(ConnectionResetError, match="interrupted"):
+        save_upload(stream, "lesson.mp4", uploads)
+    assert stream.reads == 2  # it failed mid-way, after writing a chunk
+    assert list(uploads.iterdir()) == []
+
+
+def _analyse(video: Path, store: SessionStore, sessions_dir: Path, classifier, **extra: object) -> tuple:
+    return analyse_and_store(
+        video,
+        name="Tuesday history",
+        store=store,
+        sessions_dir=sessions_dir,
+        settings=AnalysisSettings(),
+        classifier=classifier,
+        **extra,
+    )
+
+
+def test_a_clip_is_analysed_and_stored(face_clip: Path, classifier, store: SessionStore, tmp_path: Path) -> None:
+    session_id, result = _analyse(
+        face_clip, store, tmp_path / "sessions", classifier, source_name="face.mp4", source_sha256="cd" * 32
+    )
+    assert [s.id for s in store.list()] == [session_id]
+    stored = store.get(session_id)
+    assert (stored.name, stored.source, stored.source_name) == ("Tuesday history", "upload", "face.mp4")
+    assert store.find_by_hash("cd" * 32).id == session_id
+    artifacts = Path(stored.artifacts_dir)
+    assert artifacts.parent == tmp_path / "sessions" and (artifacts / DETECTIONS_CSV).is_file()
+    detections = pd.read_csv(artifacts / DETECTIONS_CSV)
+    assert len(detections) > 0
+    assert len(store.face_rows(session_id)) == len(detections)
+    assert len(store.timeline(session_id)) == len(result.timeline) and stored.frames_analysed == result.frames_analysed
+
+
+def _cancel(progress: Progress) -> None:
+    if progress.frames_analysed >= 5:
+        raise AnalysisCancelled
+
+
+def _not_a_video(tmp_path: Path, face_clip: Path) -> tuple[Path, dict, type[BaseException]]:
+    path = tmp_path / "notes.mp4"
+    path.write_text("these are lesson notes, not a video")
+    return path, {}, VideoError
+
+
+def _cancelled(tmp_path: Path, face_clip: Path) -> tuple[Path, dict, type[BaseException]]:
+    return face_clip, {"on_progress": _cancel}, AnalysisCancelled
+
+
+@pytest.mark.parametrize("failure", [_not_a_video, _cancelled], ids=["not-a-video", "cancelled"])
+def test_a_failed_analysis_leaves_no_folder_and_no_session(
+    failure, face_clip: Path, classifier, store: SessionStore, tmp_path: Path
+) -> None:
+    video, extra, error = failure(tmp_path, face_clip)
+    sessions_dir = tmp_path / "sessions"
+    with pytest.raises(error):
+        _analyse(video, store, sessions_dir, classifier, **extra)
+    assert not sessions_dir.exists() or list(sessions_dir.iterdir()) == []
+    assert store.list() == []
+
+
+def test_a_failure_while_storing_removes_the_folder(
+    face_clip: Path, classifier, store: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(**_: object) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "save", fail)
+    with pytest.raises(OSError, match="disk full"):
+        _analyse(face_clip, store, tmp_path / "sessions", classifier)
+    assert list((tmp_path / "sessions").iterdir()) == []

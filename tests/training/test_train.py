@@ -1,0 +1,123 @@
+"""Training end to end on a tiny generated data set, with a tiny network."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fer.training.augment import AugmentConfig, augment_batch
+from fer.training.backend import keras
+from fer.training.data import class_weights
+from fer.training.model import ModelConfig, build_model
+from fer.training.train import InitError, TrainConfig, read_history, train
+from tests.conftest import random_face
+
+TINY = TrainConfig(epochs=1, batch_size=8, warmup_epochs=0, model=ModelConfig(widths=(4, 8), convs_per_stage=(1, 1)))
+
+
+def make_split(root: Path, per_class: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for name in ("angry", "happy", "neutral"):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            cv2.imwrite(str(root / name / f"{i}.png"), random_face(rng))
+
+
+def test_train_then_resume(tmp_path: Path) -> None:
+    make_split(tmp_path / "data" / "train", 8, 0)
+    make_split(tmp_path / "data" / "test", 3, 1)
+    out = tmp_path / "run"
+    model_path = train(tmp_path / "data", out, TINY, verbose=False)
+    assert model_path == out / "model.keras" and model_path.is_file()
+    assert model_path.stat().st_size < (out / "best.keras").stat().st_size  # shipped without optimizer state
+    for name in ("last.keras", "best.keras", "history.csv", "curves.png", "config.json"):
+        assert (out / name).is_file(), name
+    assert [row["epoch"] for row in read_history(out / "history.csv")] == [1]
+    steps_before = int(keras.models.load_model(out / "last.keras").optimizer.iterations)
+    assert steps_before == 3  # 24 images / batch 8
+
+    train(tmp_path / "data", out, replace(TINY, epochs=2), resume=True, verbose=False)
+    assert [row["epoch"] for row in read_history(out / "history.csv")] == [1, 2]
+    resumed = keras.models.load_model(out / "last.keras")
+    assert int(resumed.optimizer.iterations) == 6  # continued, not restarted
+    assert resumed.predict(np.zeros((1, 48, 48, 1), np.float32), verbose=False).shape == (1, 7)
+
+
+def test_class_weights_favour_rare_classes() -> None:
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = class_weights(labels, power=1.0)
+    assert weights[1] / weights[0] == 9
+    assert weights[labels].mean() == 1.0
+    assert (class_weights(labels, power=0.0)[:2] == 1).all()
+
+
+def test_augmentation_keeps_shape_and_changes_pixels() -> None:
+    rng = np.random.default_rng(0)
+    images = np.stack([random_face(rng) for _ in range(16)])
+    out = augment_batch(images, np.random.default_rng(1), AugmentConfig())
+    assert out.shape == images.shape and out.dtype == np.uint8
+    assert (out != images).any(axis=(1, 2)).all()
+    again = augment_batch(images, np.random.default_rng(1), AugmentConfig())
+    np.testing.assert_array_equal(out, again)
+
+
+def test_model_shape() -> None:
+    model = build_model(ModelConfig())
+    assert model.input_shape == (None, 48, 48, 1)
+    assert model.output_shape == (None, 7)
+
+
+def test_resume_trusts_the_checkpoint_over_the_history(tmp_path: Path) -> None:
+    """A run killed after saving last.keras but before writing history.csv must not repeat the epoch."""
+    make_split(tmp_path / "data" / "train", 8, 0)
+    make_split(tmp_path / "data" / "test", 3, 1)
+    out = tmp_path / "run"
+    train(tmp_path / "data", out, TINY, verbose=False)
+    (out / "history.csv").unlink()
+    train(tmp_path / "data", out, replace(TINY, epochs=2), resume=True, verbose=False)
+    assert int(keras.models.load_model(out / "last.keras").optimizer.iterations) == 6
+    assert [row["epoch"] for row in read_history(out / "history.csv")] == [2]
+
+
+def test_config_and_data_counts_are_recorded(tmp_path: Path) -> None:
+    make_split(tmp_path / "data" / "train", 4, 0)
+    make_split(tmp_path / "data" / "test", 2, 1)
+    train(tmp_path / "data", tmp_path / "run", TINY, verbose=False)
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["train"]["epochs"] == 1 and record["train"]["model"]["widths"] == [4, 8]
+    assert record["data"]["train_counts"]["happy"] == 4 and record["data"]["validation_counts"]["angry"] == 2
+    assert record["classes"][0] == "angry"
+
+
+def test_init_starts_from_a_trained_model_with_a_new_schedule(tmp_path: Path) -> None:
+    make_split(tmp_path / "data" / "train", 8, 0)
+    make_split(tmp_path / "data" / "test", 3, 1)
+    first = train(tmp_path / "data", tmp_path / "first", TINY, verbose=False)
+    seeded = tmp_path / "seeded"
+    train(tmp_path / "data", seeded, replace(TINY, peak_learning_rate=0.0), init=first, verbose=False)
+    # a zero learning rate leaves the trained weights exactly where --init put them
+    # (batch-norm statistics still follow the data, so only trainable weights are compared)
+    for got, expected in zip(
+        keras.models.load_model(seeded / "last.keras").trainable_weights,
+        keras.models.load_model(first).trainable_weights,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+    assert int(keras.models.load_model(seeded / "last.keras").optimizer.iterations) == 3  # a fresh optimizer
+    record = json.loads((seeded / "config.json").read_text())
+    assert record["initialised_from"]["path"] == str(first) and len(record["initialised_from"]["sha256"]) == 64
+
+    train(tmp_path / "data", seeded, replace(TINY, epochs=2), resume=True, init=None, verbose=False)
+    assert json.loads((seeded / "config.json").read_text())["initialised_from"] == record["initialised_from"]
+
+
+def test_init_from_another_architecture_is_refused(tmp_path: Path) -> None:
+    make_split(tmp_path / "data" / "train", 4, 0)
+    make_split(tmp_path / "data" / "test", 2, 1)
+    other = tmp_path / "other.keras"
+    build_model(ModelConfig(widths=(6, 8), convs_per_stage=(1, 1))).save(other)
+    with pytest.raises(InitError, match="do not match"):
+        train(tmp_path / "data", tmp_path / "run", TINY, init=other, verbose=False)
