@@ -8,5 +8,9 @@ KERAS_MODEL_PATH = MODELS_DIR / "fer_vgg.keras"
 # What the app runs: the int8 ONNX export of KERAS_MODEL_PATH (`fer export`).
 DEFAULT_MODEL_PATH = MODELS_DIR / "fer_vgg.int8.onnx"
 METRICS_PATH = MODELS_DIR / "metrics.json"
+# Temperature scaling of the shipped model's probabilities, and the readability thresholds with the training
+# data's reference signals; both written by bench/readability.py.
+CALIBRATION_PATH = MODELS_DIR / "calibration.json"
+READABILITY_PATH = MODELS_DIR / "readability.json"
 # The database and uploads unless FER_DATA_DIR says otherwise.
 DEFAULT_DATA_DIR = ROOT / "data"

@@ -19,11 +19,17 @@ st.warning(
     "person feels, thinks or how engaged they are. Read the charts as a rough picture of visible "
     "expressions across a group, never as a judgement of an individual student."
 )
+st.info(
+    "**Only faces that can be read are read.** A face too small, turned away, looking down, blurred, or read "
+    "with too little certainty is counted as present but gets no expression, never a guess. Each report says "
+    "on how much of the face time expressions could be read, and why not the rest."
+)
 
 st.subheader("Privacy: what is stored, and for how long")
 st.markdown(
     "- No face images are stored. For each face the app keeps numbers only: time, box position, an "
-    "anonymous track number and the seven class probabilities, in the session database.\n"
+    "anonymous track number, whether its expression could be read (and why not), and the seven class "
+    "probabilities when it was, in the session database.\n"
     f"- Uploaded recordings and the annotated videos and files made from them are deleted after "
     f"**{retention_days():g} days**; the numbers stay until you delete the session (Reports).\n"
     "- Everything runs on this server; nothing is sent to third-party services.\n"
@@ -41,7 +47,8 @@ if recent:
                 "source": s.source,
                 "minutes": round(s.duration_s / 60, 1),
                 "faces": s.tracks,
-                "most common": s.dominant,
+                "read": "—" if s.summary.get("readable_share") is None else f"{s.summary['readable_share']:.0%}",
+                "most common read": s.dominant or "none read",
             }
             for s in recent
         ],

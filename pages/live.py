@@ -72,14 +72,17 @@ elif st.session_state.pop("live_was_playing", False):
 def live_panel() -> None:
     stats = processor.stats()
     left, middle, right = st.columns(3)
-    left.metric("Faces now", stats.faces)
+    left.metric("Faces now", stats.faces, help="grey boxes: faces whose expression can't be read right now")
     middle.metric("Processed fps", f"{stats.processed_fps:.1f}")
     right.metric("Running", f"{stats.seconds / 60:.1f} min" if playing else "stopped")
     if stats.paused:
         st.caption("Analysis paused.")
-    st.markdown("**Expressions now** (share of faces)")
-    now = pd.DataFrame({"expression": list(stats.shares), "share": list(stats.shares.values())})
-    st.altair_chart(charts.overall_distribution(now, height=220, title="Share of faces"), width="stretch")
+    st.markdown(f"**Expressions now** (share of the {stats.faces_readable} of {stats.faces} faces read)")
+    if stats.faces and not stats.faces_readable:
+        st.caption("No face can be read right now: too small, turned away, blurred or too uncertain.")
+    else:
+        now = pd.DataFrame({"expression": list(stats.shares), "share": list(stats.shares.values())})
+        st.altair_chart(charts.overall_distribution(now, height=220, title="Share of faces read"), width="stretch")
     st.markdown("**The last minute**")
     if stats.trend.empty:
         st.caption("The trend appears once faces are seen.")

@@ -30,17 +30,20 @@ def portrait() -> np.ndarray:
     return cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
 
 
-def write_face_clip(path: Path, frames: int = 20, fps: float = 10.0, face: bool = True) -> Path:
-    """A 400x300 H.264 clip of the portrait (160 px wide) sliding right, or a plain grey clip without a face."""
+def write_face_clip(path: Path, frames: int = 20, fps: float = 10.0, face: bool = True, portrait_px: int = 160) -> Path:
+    """A 400x300 H.264 clip of the portrait (``portrait_px`` wide; its face about 0.36 of that) sliding right, or a
+    plain grey clip without a face."""
     from fer.engine.video_io import H264Writer
 
-    small = cv2.resize(portrait(), (160, 188), interpolation=cv2.INTER_AREA)
+    height = round(portrait_px * 600 / 512)
+    small = cv2.resize(portrait(), (portrait_px, height), interpolation=cv2.INTER_AREA)
+    top = (300 - height) // 2
     with H264Writer(path, fps) as writer:
         for i in range(frames):
             canvas = np.full((300, 400, 3), 90, np.uint8)
             if face:
                 x = 20 + 8 * i
-                canvas[56:244, x : x + 160] = small
+                canvas[top : top + height, x : x + portrait_px] = small
             writer.write(canvas)
     return path
 

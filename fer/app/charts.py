@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from fer.app.report import dominant_per_bin
+from fer.app.report import NOT_READ, coverage, dominant_per_bin
 from fer.engine.aggregate import long_shares
 from fer.labels import CLASSES
 
@@ -22,14 +22,16 @@ EXPRESSION_COLORS = {
     "surprise": "#17becf",
     "neutral": "#8c8c8c",
 }
+NOT_READ_COLOR = "#d9d9d9"  # light grey on both themes: present, but no expression read
 _SCALE = alt.Scale(domain=list(CLASSES), range=[EXPRESSION_COLORS[c] for c in CLASSES])
+_STRIP_SCALE = alt.Scale(domain=[*CLASSES, NOT_READ], range=[*(EXPRESSION_COLORS[c] for c in CLASSES), NOT_READ_COLOR])
 _COLOR = alt.Color("expression:N", title="Expression", scale=_SCALE)
 _TIME = alt.X("time_s:Q", title="Time (s)")
 _UNIT = alt.Scale(domain=[0, 1])
 
 
 def shares_over_time(timeline: pd.DataFrame, height: int = 320) -> alt.Chart:
-    """Stacked area: the share of faces showing each expression, per time bin."""
+    """Stacked area: the share of the faces read showing each expression, per time bin (gaps: none read)."""
     return _stacked_shares(long_shares(timeline), _TIME, "time (s)", height)
 
 
@@ -40,7 +42,7 @@ def _stacked_shares(data: pd.DataFrame, x: alt.X, time_title: str, height: int) 
         .mark_area()
         .encode(
             x,
-            alt.Y("share:Q", title="Share of faces", stack="zero", axis=alt.Axis(format="%"), scale=_UNIT),
+            alt.Y("share:Q", title="Share of faces read", stack="zero", axis=alt.Axis(format="%"), scale=_UNIT),
             _COLOR,
             order=alt.Order("expression:N"),
             tooltip=[alt.Tooltip("time_s:Q", title=time_title), "expression:N", alt.Tooltip("share:Q", format=".0%")],
@@ -68,13 +70,25 @@ def dominant_timeline(timeline: pd.DataFrame, height: int = 90) -> alt.Chart:
 
 
 def faces_over_time(timeline: pd.DataFrame, height: int = 220) -> alt.Chart:
+    """Faces present per bin as one cell per second: those whose expression was read at the bottom, the faces
+    present but not read in grey above them."""
+    status = alt.Scale(domain=["read", NOT_READ], range=["#4c78a8", NOT_READ_COLOR])
+    most = int(timeline["faces"].max()) if len(timeline) else 0
     return (
-        alt.Chart(timeline, height=height)
-        .mark_line(interpolate="step-after")
+        alt.Chart(coverage(timeline), height=height)
+        .mark_rect()
         .encode(
             _TIME,
-            alt.Y("faces:Q", title="Faces present"),
-            tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), alt.Tooltip("faces:Q", title="faces")],
+            alt.X2("end_s:Q"),
+            alt.Y(
+                "bottom:Q",
+                title="Faces present",
+                axis=alt.Axis(tickMinStep=1, format="d"),
+                scale=alt.Scale(domain=[0, max(most, 1)]),
+            ),
+            alt.Y2("top:Q"),
+            alt.Color("status:N", title="Expression", scale=status, sort=["read", NOT_READ]),
+            tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), "status:N", alt.Tooltip("faces:Q", title="faces")],
         )
     )
 
@@ -93,7 +107,7 @@ def track_strip(cells: pd.DataFrame) -> alt.Chart:
             alt.X("start_s:Q", title="Time (s)"),
             alt.X2("end_s:Q"),
             alt.Y("track_id:O", title="Face"),
-            alt.Color("expression:N", scale=_SCALE, legend=None),  # the colours of the charts above
+            alt.Color("expression:N", scale=_STRIP_SCALE, legend=None),  # the colours of the charts above
             tooltip=[
                 alt.Tooltip("track_id:O", title="face"),
                 alt.Tooltip("start_s:Q", title="from (s)"),

@@ -11,6 +11,13 @@ from fer.app import charts, report
 from fer.app.resources import store
 from fer.sessions.store import StoredSession
 
+READ_REASONS = {
+    "small": "too small",
+    "pose": "turned away or looking down",
+    "blur": "blurred",
+    "uncertain": "uncertain",
+}
+
 
 @st.cache_data(max_entries=16)
 def session_tables(session_id: int, version: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -37,18 +44,24 @@ def cache_key(stored: StoredSession) -> str:
 
 
 def headline(stored: StoredSession) -> None:
+    """Duration, faces, how much could be read, the most common expression read; then why faces were not read."""
     summary = stored.summary
+    read_share, reasons = report.reading_summary(summary)
     columns = st.columns(4)
     columns[0].metric("Duration", f"{stored.duration_s / 60:.1f} min")
     columns[1].metric("Faces tracked", stored.tracks)
-    columns[2].metric("Most common expression", stored.dominant or "no faces")
-    indicators = summary.get("indicators") or {}
-    if indicators:
-        columns[3].metric(
-            "Expressiveness",
-            f"{indicators['expressiveness']:.0%}",
-            help=summary.get("indicator_definitions", {}).get("expressiveness"),
-        )
+    columns[2].metric(
+        "Expressions read",
+        "not assessed" if read_share is None else f"{read_share:.0%}",
+        help="Share of the face time whose expression could be read. Faces too small, turned away, blurred or "
+        "read with too little certainty are counted as present but not read, never guessed.",
+    )
+    columns[3].metric("Most common expression read", stored.dominant or "none read")
+    if read_share is not None:
+        why = ", ".join(f"{READ_REASONS[reason]} {share:.0%}" for reason, share in reasons.items())
+        st.caption(f"Expressions read on {read_share:.0%} of face time" + (f"; not read: {why}." if why else "."))
+    for warning in summary.get("input_warnings") or []:
+        st.warning(warning, icon=":material/visibility_off:")
 
 
 def session_charts(stored: StoredSession, smoothing_bins: int = 1, key: str = "") -> None:
@@ -57,19 +70,24 @@ def session_charts(stored: StoredSession, smoothing_bins: int = 1, key: str = ""
     if timeline.empty or timeline["faces"].sum() == 0:
         st.info("No faces were found in this session, so there is nothing to chart.")
         return
+    if report.faces_read(timeline).sum() == 0:
+        st.info("Faces were found, but none could be read (see above why), so no expression is charted.")
+        st.markdown("**Faces present**")
+        st.altair_chart(charts.faces_over_time(timeline), width="stretch", key=f"faces{key}")
+        return
     shown = report.smoothed(timeline, smoothing_bins)
-    st.markdown("**Expressions over time** (share of faces)")
+    st.markdown("**Expressions over time** (share of the faces read; gaps where none could be read)")
     st.altair_chart(charts.shares_over_time(shown), width="stretch", key=f"shares{key}")
     st.markdown("**Most common expression**")
     st.altair_chart(charts.dominant_timeline(shown), width="stretch", key=f"dominant{key}")
     left, right = st.columns(2)
     with left:
-        st.markdown("**Faces present**")
+        st.markdown("**Faces present** (grey: not read)")
         st.altair_chart(charts.faces_over_time(timeline), width="stretch", key=f"faces{key}")
     with right:
         st.markdown("**Overall distribution**")
         overall = report.overall_shares(stored.summary)
         st.altair_chart(charts.overall_distribution(overall), width="stretch", key=f"overall{key}")
     if not cells.empty:
-        st.markdown("**Each face over time** (anonymous tracks; pictures and posters left out)")
+        st.markdown("**Each face over time** (anonymous tracks; grey: not read; pictures and posters left out)")
         st.altair_chart(charts.track_strip(cells), width="stretch", key=f"strip{key}")

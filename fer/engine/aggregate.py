@@ -2,7 +2,8 @@
 
 State grows with (time bins x tracks), never with frames: about 30 MB for a
 one-hour session with 30 faces. Tracks flagged as static (posters, photos) are left out
-of every number at the end, when the flag is known.
+of every number at the end, when the flag is known. A face counts as present whether
+or not it could be read; every expression number counts only the faces that were read.
 
 The indicators are named for what they are - summaries of *observed facial
 expressions* - and never claim to measure engagement or feelings.
@@ -11,12 +12,13 @@ expressions* - and never claim to measure engagement or feelings.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from fer.engine.detections import Detections
+from fer.engine.detections import UNREADABLE_REASONS, Detections
+from fer.engine.quality import QualityMonitor
 from fer.labels import CLASSES, NUM_CLASSES
 
 NEGATIVE_CLASSES = ("angry", "disgust", "fear", "sad")
@@ -32,16 +34,19 @@ INDICATOR_DEFINITIONS = {
 class _TrackTotals:
     first_s: float
     last_s: float
-    frames: int = 0
-    label_counts: np.ndarray | None = None
-    prob_sum: np.ndarray | None = None
+    frames: int = 0  # present
+    readable_frames: int = 0
+    label_counts: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CLASSES, np.int64))
+    prob_sum: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CLASSES, np.float64))
+    unreadable_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(UNREADABLE_REASONS), np.int64))
 
-    def add(self, time_s: float, label: int, probs: np.ndarray) -> None:
-        if self.label_counts is None:
-            self.label_counts = np.zeros(NUM_CLASSES, np.int64)
-            self.prob_sum = np.zeros(NUM_CLASSES, np.float64)
+    def add(self, time_s: float, label: int, probs: np.ndarray, unreadable: int) -> None:
         self.last_s = time_s
         self.frames += 1
+        if unreadable:
+            self.unreadable_counts[unreadable - 1] += 1
+            return
+        self.readable_frames += 1
         self.label_counts[label] += 1
         self.prob_sum += probs
 
@@ -58,53 +63,71 @@ class SessionAggregator:
 
     def reset(self) -> None:
         self._bin_track_probs: dict[tuple[int, int], np.ndarray] = defaultdict(lambda: np.zeros(NUM_CLASSES))
-        self._bin_track_frames: dict[tuple[int, int], int] = defaultdict(int)
+        self._bin_track_frames: dict[tuple[int, int], int] = defaultdict(int)  # frames the face was read
+        self._bin_track_present: set[tuple[int, int]] = set()
         self._tracks: dict[int, _TrackTotals] = {}
+        self.quality = QualityMonitor()
         self.last_bin = -1
 
-    def add(self, detections: Detections, time_s: float) -> None:
+    def add(self, detections: Detections, time_s: float, quality: np.ndarray | None = None) -> None:
+        """One analysed frame's faces; ``quality`` are their readability signals, for the session's quality block."""
         time_bin = int(time_s // self.bin_s)
         self.last_bin = max(self.last_bin, time_bin)
         labels = detections.class_index
-        for track_id, label, probs in zip(detections.track_id, labels, detections.probs, strict=True):
+        rows = zip(detections.track_id, labels, detections.probs, detections.unreadable, strict=True)
+        for track_id, label, probs, unreadable in rows:
             key = (time_bin, int(track_id))
-            self._bin_track_probs[key] += probs
-            self._bin_track_frames[key] += 1
+            self._bin_track_present.add(key)
+            if not unreadable:
+                self._bin_track_probs[key] += probs
+                self._bin_track_frames[key] += 1
             totals = self._tracks.setdefault(int(track_id), _TrackTotals(time_s, time_s))
-            totals.add(time_s, int(label), probs)
+            totals.add(time_s, int(label), probs, int(unreadable))
+        if quality is not None:
+            self.quality.add(quality, detections.track_id)
 
     def timeline(self, exclude: set[int] = frozenset(), since_s: float = 0.0) -> pd.DataFrame:
         """One row per bin from ``since_s`` on: ``time_s, faces, share_<class>..., mean_p_<class>...``.
 
-        Each face counts once per bin, with its mean probabilities over the bin;
-        its class there is their argmax. Bins without faces have NaN shares.
+        Each face present counts once per bin in ``faces``; the faces read at least once in
+        the bin count in ``faces_readable`` with their mean probabilities over the frames
+        they were read; a face's class there is their argmax. Shares are over the faces
+        read; bins where none was read have NaN shares.
         Vectorised: the live panel asks every second, also an hour into a 30-face
         session, and the frame worker waits while it does.
         """
         first_bin = max(int(since_s // self.bin_s), 0)
         n_bins = max(self.last_bin + 1 - first_bin, 0)
+        present = [
+            key[0] - first_bin for key in self._bin_track_present if key[0] >= first_bin and key[1] not in exclude
+        ]
         keys = [key for key in self._bin_track_frames if key[0] >= first_bin and key[1] not in exclude]
         bins = np.fromiter((key[0] - first_bin for key in keys), np.int64, len(keys))
         frames = np.fromiter((self._bin_track_frames[key] for key in keys), np.float64, len(keys))
         means = np.array([self._bin_track_probs[key] for key in keys]).reshape(-1, NUM_CLASSES) / frames[:, None]
-        faces = np.bincount(bins, minlength=n_bins)
+        faces = np.bincount(np.asarray(present, np.int64), minlength=n_bins)
+        readable = np.bincount(bins, minlength=n_bins)
         label_counts = np.zeros((n_bins, NUM_CLASSES))
         np.add.at(label_counts, (bins, means.argmax(axis=1)), 1)
         prob_sums = np.zeros((n_bins, NUM_CLASSES))
         np.add.at(prob_sums, bins, means)
         with np.errstate(invalid="ignore", divide="ignore"):
-            shares = label_counts / faces[:, None]
-            mean_probs = prob_sums / faces[:, None]
-        frame = pd.DataFrame({"time_s": (first_bin + np.arange(n_bins)) * self.bin_s, "faces": faces})
+            shares = label_counts / readable[:, None]
+            mean_probs = prob_sums / readable[:, None]
+        frame = pd.DataFrame(
+            {"time_s": (first_bin + np.arange(n_bins)) * self.bin_s, "faces": faces, "faces_readable": readable}
+        )
         frame[SHARE_COLUMNS] = shares
         frame[MEAN_COLUMNS] = mean_probs
         return frame
 
     def tracks(self, static: set[int] = frozenset()) -> pd.DataFrame:
-        """One row per track: when it was seen, for how long, its class shares, whether it is static."""
+        """One row per track: when it was seen, for how long, how often it was read, its class shares over the
+        frames it was read ('' and NaN where never read), whether it is static."""
         rows = []
         for track_id, totals in sorted(self._tracks.items()):
-            shares = totals.label_counts / totals.frames
+            read = totals.readable_frames
+            shares = totals.label_counts / read if read else np.full(NUM_CLASSES, np.nan)
             rows.append(
                 {
                     "track_id": track_id,
@@ -112,43 +135,70 @@ class SessionAggregator:
                     "last_s": totals.last_s,
                     "present_s": totals.frames * self.sample_interval_s,
                     "frames": totals.frames,
-                    "dominant": CLASSES[int(np.argmax(totals.prob_sum))],
+                    "readable_frames": read,
+                    "dominant": CLASSES[int(np.argmax(totals.prob_sum))] if read else "",
                     "static": track_id in static,
                     **dict(zip(SHARE_COLUMNS, shares.tolist(), strict=True)),
                 }
             )
-        columns = ["track_id", "first_s", "last_s", "present_s", "frames", "dominant", "static", *SHARE_COLUMNS]
+        columns = [
+            "track_id",
+            "first_s",
+            "last_s",
+            "present_s",
+            "frames",
+            "readable_frames",
+            "dominant",
+            "static",
+            *SHARE_COLUMNS,
+        ]
         return pd.DataFrame(rows, columns=columns)
 
     def finish(self, static: set[int]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         """The session's timeline, track table and summary numbers, with ``static`` tracks left out of the numbers."""
         tracks = self.tracks(static=static)
-        numbers = {"tracks": int((~tracks["static"]).sum()), "static_tracks": sorted(static), **self.overall(static)}
+        overall = self.overall(static)
+        numbers = {
+            "tracks": int((~tracks["static"]).sum()),
+            "static_tracks": sorted(static),
+            **overall,
+            **self.quality.report(static, overall["class_shares"]),
+        }
         return self.timeline(exclude=static), tracks, numbers
 
     def overall(self, exclude: set[int] = frozenset()) -> dict:
-        """Session-level class shares (over analysed face-frames), dominant class and expression indicators."""
+        """Session-level class shares (over the face-frames read), dominant class, expression indicators, and how
+        much could be read: ``readable_share`` of face-frames and why the rest were not."""
         counts = np.zeros(NUM_CLASSES)
         prob_sum = np.zeros(NUM_CLASSES)
-        frames = 0
+        unreadable = np.zeros(len(UNREADABLE_REASONS), np.int64)
+        frames = readable = 0
         for track_id, totals in self._tracks.items():
             if track_id not in exclude:
                 counts += totals.label_counts
                 prob_sum += totals.prob_sum
                 frames += totals.frames
-        if frames == 0:
+                readable += totals.readable_frames
+                unreadable += totals.unreadable_counts
+        reading = {
+            "face_frames": frames,
+            "readable_face_frames": readable,
+            "readable_share": round(readable / frames, 4) if frames else None,
+            "unreadable_reasons": dict(zip(UNREADABLE_REASONS, unreadable.tolist(), strict=True)),
+        }
+        if readable == 0:
             return {
-                "face_frames": 0,
+                **reading,
                 "class_shares": None,
                 "mean_probabilities": None,
                 "dominant": None,
                 "indicators": None,
             }
-        shares = counts / frames
-        mean = prob_sum / frames
+        shares = counts / readable
+        mean = prob_sum / readable
         negative = sum(mean[CLASSES.index(c)] for c in NEGATIVE_CLASSES)
         return {
-            "face_frames": frames,
+            **reading,
             "class_shares": dict(zip(CLASSES, shares.round(4).tolist(), strict=True)),
             "mean_probabilities": dict(zip(CLASSES, mean.round(4).tolist(), strict=True)),
             "dominant": CLASSES[int(shares.argmax())],

@@ -104,7 +104,7 @@ def analyze_video(
             frames = stack.enter_context(closing(prefetch(video.frames(settings.every))))
             for frame in frames:
                 result = analyzer.process(frame.image, frame.time_s)
-                aggregator.add(result.faces, frame.time_s)
+                aggregator.add(result.faces, frame.time_s, result.quality)
                 if sink is not None:
                     sink(frame, result)
                 frames_analysed, last_time = frames_analysed + 1, frame.time_s

@@ -1,4 +1,5 @@
-"""Draw what the engine saw onto a frame: boxes, class + confidence, track id; optional face blurring."""
+"""Draw what the engine saw onto a frame: boxes, class + confidence, track id, faces not read in grey; optional
+face blurring."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ CLASS_COLORS: dict[str, tuple[int, int, int]] = {
     "surprise": (200, 200, 0),
     "neutral": (170, 170, 170),
 }
-_UNCLASSIFIED = (255, 255, 255)
+UNREAD_COLOR = (150, 150, 150)  # grey: a face present whose expression could not be read
+MIN_PLATE_FACE_PX = 24  # smaller faces get a coloured marker, not a label plate many times their size
 
 
 def blur_faces(frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
@@ -51,37 +53,70 @@ class FaceAnnotator:
         self.blur = blur
 
     def annotate(self, frame: np.ndarray, detections: Detections, blur_boxes: np.ndarray | None = None) -> np.ndarray:
+        """Faces read: a box in the expression's colour and a label plate sized to the face, placed where it
+        covers no other plate (tiny faces get a small marker instead). Faces not read: a thin grey box only."""
         canvas = frame.copy()
         if self.blur:
             boxes = detections.xyxy if blur_boxes is None else np.vstack([detections.xyxy, blur_boxes])
             blur_faces(canvas, boxes)
         thickness = max(1, round(max(frame.shape[:2]) / 500))
-        font_scale = 0.4 * thickness
-        classified = ~np.isnan(detections.probs).any(axis=1)
-        for box, track_id, class_index, confidence, known in zip(
+        plates: list[tuple[int, int, int, int]] = []
+        rows = zip(
             detections.xyxy.round().astype(int),
             detections.track_id,
             detections.class_index,
             detections.confidence,
-            classified,
             strict=True,
-        ):
-            label = CLASSES[class_index]
-            color = CLASS_COLORS[label] if known else _UNCLASSIFIED
-            x1, y1, x2, y2 = box
-            cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness)
-            text = f"#{track_id} {label} {confidence:.2f}" if known else f"#{track_id}"
-            _draw_label(canvas, text, (x1, y1), color, font_scale, thickness)
+        )
+        for (x1, y1, x2, y2), track_id, class_index, confidence in rows:
+            if class_index < 0:  # not read: it stays visible as a face present, without a guess
+                cv2.rectangle(canvas, (x1, y1), (x2, y2), UNREAD_COLOR, 1)
+                continue
+            color = CLASS_COLORS[CLASSES[class_index]]
+            width = x2 - x1
+            cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness if width >= MIN_PLATE_FACE_PX else 1)
+            text = f"#{track_id} {CLASSES[class_index]} {confidence:.2f}"
+            scale = float(np.clip(width / 150, 0.3, 0.4 * thickness + 0.2))
+            plate = _plate(canvas, text, (x1, y1, x2, y2), scale, plates) if width >= MIN_PLATE_FACE_PX else None
+            if plate is None:
+                radius = max(2, min(6, width // 6))
+                cv2.circle(canvas, (x1 + radius, y1 + radius), radius, color, cv2.FILLED)
+                continue
+            plates.append(plate)
+            _draw_plate(canvas, text, plate, color, scale)
         return canvas
 
 
-def _draw_label(
-    canvas: np.ndarray, text: str, corner: tuple[int, int], color: tuple[int, int, int], scale: float, thickness: int
+def _plate(
+    canvas: np.ndarray,
+    text: str,
+    box: tuple[int, int, int, int],
+    scale: float,
+    taken: list[tuple[int, int, int, int]],
+) -> tuple[int, int, int, int] | None:
+    """Where the label fits: above the box, else inside its top, else below it; None if every place covers
+    another plate or leaves the frame."""
+    (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    x1, y1, _, y2 = box
+    plate_h = text_h + baseline + 2
+    height, width = canvas.shape[:2]
+    for top in (y1 - plate_h, y1, y2):
+        plate = (x1, top, x1 + text_w + 2, top + plate_h)
+        inside = plate[1] >= 0 and plate[3] <= height and plate[0] >= 0 and plate[2] <= width + text_w // 2
+        if inside and not any(_overlap(plate, other) for other in taken):
+            return plate
+    return None
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _draw_plate(
+    canvas: np.ndarray, text: str, plate: tuple[int, int, int, int], color: tuple[int, int, int], scale: float
 ) -> None:
-    """Text on a filled tag above the box (below its top edge when the box touches the frame top)."""
-    (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    x, y = corner
-    top = y - text_h - baseline - 2 if y - text_h - baseline - 2 >= 0 else y
-    cv2.rectangle(canvas, (x, top), (x + text_w + 2, top + text_h + baseline + 2), color, cv2.FILLED)
+    x1, top, x2, bottom = plate
+    cv2.rectangle(canvas, (x1, top), (x2, bottom), color, cv2.FILLED)
     ink = (0, 0, 0) if sum(color) > 380 else (255, 255, 255)
-    cv2.putText(canvas, text, (x + 1, top + text_h + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thickness, cv2.LINE_AA)
+    (_, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.putText(canvas, text, (x1 + 1, top + text_h + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 1, cv2.LINE_AA)

@@ -10,10 +10,17 @@ The network always runs on onnxruntime: the shipped model is the int8 ONNX
 export of ``models/fer_vgg.keras`` (``fer export``). A ``.keras`` file (a
 training run's output) is served through ``fer.training.onnx_export.load_classifier``,
 which translates it to float32 ONNX: Keras belongs to training, not to the engine.
+
+Probabilities are calibrated: the network's are sharpened or softened by one
+temperature fitted on held-aside PublicTest faces (``bench/readability.py``), so a
+face read at 0.6 is right about 60 % of the time. The temperature is stored in
+``models/calibration.json`` with the SHA-256 of the model it was fitted to and is
+used only with that model.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +30,7 @@ from fer.engine.onnx_session import cpu_session
 from fer.engine.preprocess import INPUT_SIZE, prepare_faces
 from fer.hashing import sha256_hex
 from fer.labels import CLASSES, NUM_CLASSES
-from fer.paths import DEFAULT_MODEL_PATH
+from fer.paths import CALIBRATION_PATH, DEFAULT_MODEL_PATH
 
 # Faces per network call: bounds memory when a whole data set is scored at once.
 _CHUNK = 256
@@ -41,8 +48,10 @@ class EmotionClassifier:
         threads: int | None = None,
         *,
         onnx_model: bytes | None = None,
+        temperature: float | None = None,
     ) -> None:
-        """``onnx_model``: the network as ONNX when ``model_path`` holds it in another format (a ``.keras`` file)."""
+        """``onnx_model``: the network as ONNX when ``model_path`` holds it in another format (a ``.keras`` file);
+        ``temperature``: None takes the fitted one where ``models/calibration.json`` is for this model, else 1."""
         self.model_path = Path(model_path) if model_path else DEFAULT_MODEL_PATH
         if not self.model_path.is_file():
             raise FileNotFoundError(f"model file not found: {self.model_path}")
@@ -57,7 +66,11 @@ class EmotionClassifier:
         if outputs != NUM_CLASSES:
             raise ValueError(f"{self.model_path} outputs {outputs} classes, expected {NUM_CLASSES}")
         self.flip_average = flip_average
-        self.version = f"{self.model_path.stem}-{sha256_hex(raw)[:12]}"
+        digest = sha256_hex(raw)
+        self.version = f"{self.model_path.stem}-{digest[:12]}"
+        self.temperature = fitted_temperature(digest) if temperature is None else temperature
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
 
     def warm_up(self) -> None:
         """Run the network once so the first real frame does not pay onnxruntime's first-call set-up."""
@@ -71,7 +84,7 @@ class EmotionClassifier:
         probabilities = self._run(batch)
         if self.flip_average:
             probabilities = (probabilities + self._run(batch[:, :, ::-1])) / 2
-        return probabilities
+        return calibrated(probabilities, self.temperature)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         outputs = [
@@ -80,3 +93,21 @@ class EmotionClassifier:
         ]
         probabilities = np.concatenate(outputs).astype(np.float32)
         return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature scaling on probabilities: softmax(log p / T), rows summing to 1 (T = 1 changes nothing)."""
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.maximum(probabilities, 1e-12)) / temperature
+    scaled = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def fitted_temperature(model_sha256: str, path: Path = CALIBRATION_PATH) -> float:
+    """The temperature fitted to the model with this SHA-256, or 1.0 (uncalibrated) when there is none."""
+    try:
+        calibration = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return 1.0
+    return float(calibration["temperature"]) if calibration.get("model_sha256") == model_sha256 else 1.0

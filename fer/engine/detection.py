@@ -58,13 +58,13 @@ class CenterFaceDetector:
         if self.max_side and max(height, width) > self.max_side:
             scale = self.max_side / max(height, width)
         blob = _to_blob(frame, scale)
-        heatmap, sizes, offsets, _landmarks = self._session.run(None, {self._input_name: blob})
-        boxes, scores = _decode(heatmap[0, 0], sizes[0], offsets[0], self.threshold)
+        heatmap, sizes, offsets, landmarks = self._session.run(None, {self._input_name: blob})
+        boxes, scores, points = _decode(heatmap[0, 0], sizes[0], offsets[0], landmarks[0], self.threshold)
         keep = _nms(boxes, scores, self.threshold, self.nms_iou)
         boxes = boxes[keep] / scale
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
-        return Detections(xyxy=boxes, score=scores[keep])
+        return Detections(xyxy=boxes, score=scores[keep], landmarks=points[keep] / scale)
 
 
 def _to_blob(frame: np.ndarray, scale: float) -> np.ndarray:
@@ -81,13 +81,15 @@ def _to_blob(frame: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _decode(
-    heatmap: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, threshold: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """CenterFace maps -> xyxy boxes (network-input pixels) and scores for peaks above ``threshold``.
+    heatmap: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, landmarks: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CenterFace maps -> xyxy boxes, scores and (N, 5, 2) landmarks (network-input pixels) for peaks above
+    ``threshold``.
 
     Each heatmap cell above the threshold is a face centre; ``sizes`` holds the
     log of the face's height and width in output cells, ``offsets`` the sub-cell
-    position of the centre (row, then column).
+    position of the centre (row, then column); ``landmarks`` the five points
+    (eyes, nose tip, mouth corners) as (y, x) fractions of the box from its top-left.
     """
     rows, cols = np.nonzero(heatmap > threshold)
     scores = heatmap[rows, cols].astype(np.float32)
@@ -98,7 +100,15 @@ def _decode(
     boxes = np.stack(
         [centre_x - widths / 2, centre_y - heights / 2, centre_x + widths / 2, centre_y + heights / 2], axis=1
     ).astype(np.float32)
-    return boxes.reshape(-1, 4), scores
+    fractions = landmarks[:, rows, cols].T.reshape(-1, 5, 2)  # (N, 5, [y, x])
+    points = np.stack(
+        [
+            boxes[:, None, 0] + fractions[:, :, 1] * widths[:, None],
+            boxes[:, None, 1] + fractions[:, :, 0] * heights[:, None],
+        ],
+        axis=2,
+    ).astype(np.float32)
+    return boxes.reshape(-1, 4), scores, points.reshape(-1, 5, 2)
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, iou: float) -> np.ndarray:

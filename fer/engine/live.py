@@ -58,7 +58,8 @@ class SessionSink(Protocol):
 @dataclass(frozen=True)
 class LiveStats:
     faces: int  # in the newest processed frame
-    shares: dict[str, float]  # share of those faces showing each expression
+    faces_readable: int  # of those, the faces whose expression could be read
+    shares: dict[str, float]  # share of the faces read showing each expression
     trend: pd.DataFrame  # time_s (seconds ago, negative), expression, share: the last TREND_S seconds
     processed_fps: float
     dropped_frames: int
@@ -137,7 +138,7 @@ class LiveProcessor:
                 return image
             time_s = time.monotonic() - self._started
             result = self.analyzer.process(image, time_s)
-            self.aggregator.add(result.faces, time_s)
+            self.aggregator.add(result.faces, time_s, result.quality)
             self._rows.write(self._frames, time_s, result.faces)
             self._frames += 1
             self._frame_times.append(time.monotonic())
@@ -149,8 +150,9 @@ class LiveProcessor:
     def stats(self) -> LiveStats:
         with self._lock:
             faces = self._latest_faces
-            counts = np.bincount(faces.class_index, minlength=NUM_CLASSES) if len(faces) else np.zeros(NUM_CLASSES)
-            shares = counts / max(len(faces), 1)
+            read = faces.class_index[faces.classified]
+            counts = np.bincount(read, minlength=NUM_CLASSES)
+            shares = counts / max(len(read), 1)
             seconds = time.monotonic() - self._started
             timeline = self.aggregator.timeline(self.analyzer.static.static_ids(), since_s=seconds - TREND_S)
             times = list(self._frame_times)
@@ -160,6 +162,7 @@ class LiveProcessor:
         trend["time_s"] -= np.floor(seconds)  # seconds ago
         return LiveStats(
             faces=len(faces),
+            faces_readable=len(read),
             shares=dict(zip(CLASSES, shares.round(3).tolist(), strict=True)),
             trend=trend,
             processed_fps=round(fps, 1),

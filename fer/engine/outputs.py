@@ -31,7 +31,10 @@ DETECTIONS_CSV = "detections.csv"
 TIMELINE_CSV = "timeline.csv"
 SUMMARY_JSON = "summary.json"
 OUTPUT_NAMES = (ANNOTATED_VIDEO, DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON)
-DETECTION_COLUMNS = ["frame", "time_s", "track_id", "x", "y", "w", "h", "score", *[f"p_{c}" for c in CLASSES], "label"]
+DETECTION_COLUMNS = [
+    "frame", "time_s", "track_id", "x", "y", "w", "h", "score", *[f"p_{c}" for c in CLASSES], "label",
+    "readable", "unreadable_reason",
+]  # fmt: skip
 
 
 STALE_STAGING_S = 24 * 3600
@@ -75,7 +78,8 @@ def _sweep_stale_staging(out_dir: Path) -> None:
 
 
 class DetectionsCsv:
-    """One row per face per analysed frame; the box in source pixels."""
+    """One row per face per analysed frame; the box in source pixels. A face that could not be read has empty
+    probabilities and label, ``readable`` 0 and the reason."""
 
     def __init__(self, handle: TextIO) -> None:
         self._writer = csv.writer(handle)
@@ -83,9 +87,11 @@ class DetectionsCsv:
 
     def write(self, frame_index: int, time_s: float, faces: Detections) -> None:
         xywh = np.column_stack([faces.xyxy[:, :2], faces.wh]).astype(np.float64).round(1)
-        for track_id, box, score, probs, label in zip(
-            faces.track_id, xywh, faces.score, faces.probs.astype(np.float64).round(4), faces.labels, strict=True
-        ):
+        probabilities = faces.probs.astype(np.float64).round(4)
+        rows = zip(
+            faces.track_id, xywh, faces.score, probabilities, faces.labels, faces.unreadable_reasons, strict=True
+        )
+        for track_id, box, score, probs, label, reason in rows:
             self._writer.writerow(
                 [
                     frame_index,
@@ -93,8 +99,10 @@ class DetectionsCsv:
                     int(track_id),
                     *box.tolist(),
                     round(float(score), 3),
-                    *probs.tolist(),
+                    *(["" if np.isnan(p) else p for p in probs.tolist()]),
                     label,
+                    0 if reason else 1,
+                    reason,
                 ]
             )
 

@@ -1,7 +1,8 @@
 """The per-frame engine shared by video-file analysis and live webcam analysis.
 
 detect (every ``detect_every``-th frame; the tracker predicts boxes in between)
--> crop -> classify all faces in one batch -> track -> flag static faces -> smooth.
+-> track -> crop -> readability (size, pose, blur) -> classify the readable faces in
+one batch -> uncertain ones set aside -> flag static faces -> smooth the readable ones.
 It holds per-session state (tracks, smoothing) and needs no Streamlit.
 """
 
@@ -15,6 +16,8 @@ from fer.engine.classifier import EmotionClassifier
 from fer.engine.crops import DEFAULT_MARGIN, face_crops
 from fer.engine.detection import CenterFaceDetector, FaceDetector
 from fer.engine.detections import Detections
+from fer.engine.preprocess import INPUT_SIZE, to_gray48
+from fer.engine.readability import ReadabilityConfig, ReadabilityFilter
 from fer.engine.smoothing import ProbabilitySmoother, SmoothingConfig
 from fer.engine.static_faces import StaticFaceDetector
 from fer.engine.tracking import FaceTracker, TrackerConfig
@@ -54,6 +57,7 @@ class FrameResult:
     faces: Detections  # tracked, classified and smoothed
     detected: Detections  # all boxes of the latest detection round, tracked or not (what blurring must hide)
     detector_ran: bool  # False on frames where the tracker predicted the boxes
+    quality: np.ndarray  # (faces, 6) readability signals, columns as readability.QUALITY_SIGNALS
 
 
 class FrameAnalyzer:
@@ -64,6 +68,7 @@ class FrameAnalyzer:
         classifier: EmotionClassifier,
         settings: AnalysisSettings | None = None,
         detector: FaceDetector | None = None,
+        readability: ReadabilityConfig | None = None,
     ) -> None:
         self.settings = settings or AnalysisSettings()
         self.classifier = classifier
@@ -75,6 +80,7 @@ class FrameAnalyzer:
         self.tracker = FaceTracker(replace(self.settings.tracker, high_score=start_score))
         self.smoother = ProbabilitySmoother(self.settings.smoothing)
         self.static = StaticFaceDetector()
+        self.readability = ReadabilityFilter(readability)
         self._frames = 0
         self._detected = Detections()
 
@@ -82,6 +88,7 @@ class FrameAnalyzer:
         self.tracker.reset()
         self.smoother.reset()
         self.static.reset()
+        self.readability.reset()
         self._frames = 0
         self._detected = Detections()
 
@@ -96,7 +103,20 @@ class FrameAnalyzer:
             height, width = image.shape[:2]
             faces.xyxy = faces.xyxy.clip(0, [width, height, width, height]).astype(np.float32)
         crops = face_crops(image, faces.xyxy, self.settings.crop_margin)
-        faces.probs = self.classifier.predict(crops)
+        faces48 = np.stack([to_gray48(crop) for crop in crops]) if crops else np.empty((0, INPUT_SIZE, INPUT_SIZE))
+        crop_px = faces.wh.max(axis=1) * (1 + 2 * self.settings.crop_margin) if len(faces) else np.empty(0)
+        quality = self.readability.assess(faces, faces48.astype(np.uint8), crop_px)
+        probs = np.full(faces.probs.shape, np.nan, np.float32)
+        probs[faces.readable] = self.classifier.predict(faces48[faces.readable].astype(np.uint8))
+        faces.probs = probs
+        self.readability.mark_uncertain(faces)
+        faces.probs[~faces.readable] = np.nan
         if detecting:  # predicted boxes wobble around the face; only detected boxes tell a still picture
             self.static.update(faces, crops, time_s)
-        return FrameResult(time_s, self.smoother.update(faces, time_s), self._detected, detecting)
+        return FrameResult(time_s, self._smooth_readable(faces, time_s), self._detected, detecting, quality)
+
+    def _smooth_readable(self, faces: Detections, time_s: float) -> Detections:
+        """Only faces that were read enter (and change) the smoothing state; the rest stay without expression."""
+        readable = faces.readable
+        faces.probs[readable] = self.smoother.update(faces[readable], time_s).probs
+        return faces

@@ -53,6 +53,7 @@ timeline_bins = sa.Table(
     _session_key(),
     sa.Column("time_s", sa.Float, nullable=False),
     sa.Column("faces", sa.Integer, nullable=False),
+    sa.Column("faces_readable", sa.Integer),  # NULL: analysed before readability was assessed (schema 1)
     *_class_columns("share_"),
     *_class_columns("mean_p_"),
     sa.PrimaryKeyConstraint("session_id", "time_s"),
@@ -67,7 +68,8 @@ tracks = sa.Table(
     sa.Column("last_s", sa.Float, nullable=False),
     sa.Column("present_s", sa.Float, nullable=False),
     sa.Column("frames", sa.Integer, nullable=False),
-    sa.Column("dominant", sa.String(20), nullable=False),
+    sa.Column("readable_frames", sa.Integer),
+    sa.Column("dominant", sa.String(20), nullable=False),  # '' where the face was never read
     sa.Column("static", sa.Boolean, nullable=False),
     *_class_columns("share_"),
     sa.PrimaryKeyConstraint("session_id", "track_id"),
@@ -85,7 +87,9 @@ face_rows = sa.Table(  # numbers only: never a picture of a face
     sa.Column("w", sa.Float, nullable=False),
     sa.Column("h", sa.Float, nullable=False),
     sa.Column("score", sa.Float, nullable=False),
-    *_class_columns("p_"),
+    *_class_columns("p_"),  # NULL where the face was not read
+    sa.Column("readable", sa.SmallInteger),  # 1 / 0, as in detections.csv
+    sa.Column("unreadable_reason", sa.String(10)),
     sa.Index("face_rows_session", "session_id", "time_s"),
 )
 
@@ -94,7 +98,25 @@ def _create_v1(connection: sa.Connection) -> None:
     metadata.create_all(connection, tables=[sessions, timeline_bins, tracks, face_rows])
 
 
-SCHEMA: list[Callable[[sa.Connection], None]] = [_create_v1]  # migration N+1 is SCHEMA[N]
+# Added by schema 2 (readability); a database created at schema 1 gets them empty (NULL: not assessed).
+_READABILITY_COLUMNS = {
+    timeline_bins: ["faces_readable"],
+    tracks: ["readable_frames"],
+    face_rows: ["readable", "unreadable_reason"],
+}
+
+
+def _add_readability_v2(connection: sa.Connection) -> None:
+    inspector = sa.inspect(connection)
+    for table, names in _READABILITY_COLUMNS.items():
+        existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for name in names:
+            if name not in existing:  # a database created by this code's create_all has them already
+                column_type = table.c[name].type.compile(connection.dialect)
+                connection.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {column_type}"))
+
+
+SCHEMA: list[Callable[[sa.Connection], None]] = [_create_v1, _add_readability_v2]  # migration N+1 is SCHEMA[N]
 
 
 def current_version(engine: sa.Engine) -> int:

@@ -11,13 +11,14 @@ import pytest
 
 from fer.app.charts import (
     EXPRESSION_COLORS,
+    NOT_READ_COLOR,
     dominant_timeline,
     faces_over_time,
     overall_distribution,
     shares_over_time,
     track_strip,
 )
-from fer.app.report import overall_shares, track_cells
+from fer.app.report import NOT_READ, overall_shares, track_cells
 from fer.labels import CLASSES
 from tests.app.test_report import face_rows, timeline_frame
 
@@ -52,19 +53,32 @@ def test_expression_charts_use_the_fixed_colours_and_have_tooltips(name: str) ->
     assert spec["mark"]["type"] == mark
     scale = spec["encoding"]["color"]["scale"]
     assert spec["encoding"]["color"]["field"] == "expression"
-    assert scale["domain"] == list(CLASSES)
-    assert scale["range"] == [EXPRESSION_COLORS[c] for c in CLASSES]
-    assert len(set(scale["range"])) == len(CLASSES)  # one distinct colour per expression
+    assert scale["domain"][: len(CLASSES)] == list(CLASSES)
+    assert scale["range"][: len(CLASSES)] == [EXPRESSION_COLORS[c] for c in CLASSES]
+    assert len(set(scale["range"])) == len(scale["range"])  # one distinct colour per expression
+    if name == "track_strip":  # the strip also shows where a face was present but not read
+        assert scale["domain"][len(CLASSES) :] == [NOT_READ] and scale["range"][-1] == NOT_READ_COLOR
+    else:
+        assert len(scale["domain"]) == len(CLASSES)
     tooltip_fields = {t["field"] for t in spec["encoding"]["tooltip"]}
     assert "expression" in tooltip_fields and len(tooltip_fields) >= 2
     assert {row["expression"] for row in _data(spec)} <= set(CLASSES)
 
 
-def test_faces_over_time_is_a_step_line_with_tooltips() -> None:
-    spec = faces_over_time(_timeline()).to_dict()
-    assert spec["mark"] == {"type": "line", "interpolate": "step-after"}
-    assert spec["encoding"]["y"]["field"] == "faces"
-    assert {t["field"] for t in spec["encoding"]["tooltip"]} == {"time_s", "faces"}
+def test_faces_over_time_stacks_faces_read_and_not_read_with_whole_number_ticks() -> None:
+    timeline = _timeline().assign(faces=[1, 2, 0, 1, 1, 1], faces_readable=[1, 1, 0, 0, 1, 0])
+    spec = faces_over_time(timeline).to_dict()
+    assert spec["mark"]["type"] == "rect" and spec["encoding"]["y2"]["field"] == "top"
+    assert spec["encoding"]["y"]["axis"]["tickMinStep"] == 1  # one face is "1", never "0.5"
+    assert spec["encoding"]["color"]["scale"]["range"][1] == NOT_READ_COLOR
+    rows = pd.DataFrame(_data(spec))
+    per_status = rows.pivot_table(index="time_s", columns="status", values="faces", aggfunc="sum")
+    assert per_status["read"].tolist() == [1, 1, 0, 0, 1, 0]
+    assert per_status[NOT_READ].tolist() == [0, 1, 0, 1, 0, 1]
+    not_read = rows[rows["status"] == NOT_READ]
+    assert (not_read["bottom"] + not_read["faces"] == not_read["top"]).all()  # stacked on the faces read
+    assert (rows["end_s"] - rows["time_s"] == 1.0).all()
+    assert {t["field"] for t in spec["encoding"]["tooltip"]} == {"time_s", "status", "faces"}
 
 
 def test_shares_are_stacked_and_a_one_hour_timeline_serialises() -> None:

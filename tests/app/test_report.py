@@ -8,11 +8,15 @@ import pytest
 
 from fer.app.report import (
     MAX_STRIP_COLUMNS,
+    NOT_READ,
     PROB_COLUMNS,
     SHARE_COLUMNS,
+    coverage,
     dominant_per_bin,
+    faces_read,
     notable_moments,
     overall_shares,
+    reading_summary,
     smoothed,
     track_cells,
 )
@@ -26,7 +30,7 @@ def timeline_frame(shares: np.ndarray, faces: np.ndarray | None = None, bin_s: f
     shares = np.asarray(shares, float)
     faces = np.ones(len(shares), int) if faces is None else np.asarray(faces, int)
     shares = np.where(faces[:, None] > 0, shares, np.nan)
-    frame = pd.DataFrame({"time_s": np.arange(len(shares)) * bin_s, "faces": faces})
+    frame = pd.DataFrame({"time_s": np.arange(len(shares)) * bin_s, "faces": faces, "faces_readable": faces})
     frame[SHARE_COLUMNS] = shares
     frame[[f"mean_p_{c}" for c in CLASSES]] = shares
     return frame
@@ -149,3 +153,25 @@ def test_no_notable_moment_without_a_real_change(happy: np.ndarray) -> None:
 def test_no_moments_in_an_empty_timeline() -> None:
     moments = notable_moments(happy_timeline(np.empty(0)))
     assert moments.empty and list(moments.columns) == ["time_s", "change", "description"]
+
+
+def test_a_strip_cell_where_the_face_was_never_read_says_so() -> None:
+    rows = face_rows([(0.2, 1, "happy", 0.9), (1.2, 1, "happy", 0.9), (1.5, 2, "sad", 0.8)])
+    rows.loc[1, PROB_COLUMNS] = None  # track 1 not read in its second second (as stored: NULL)
+    cells = track_cells(rows.astype({c: object for c in PROB_COLUMNS}), duration_s=2.0)
+    by_cell = {(row.track_id, row.start_s): row for row in cells.itertuples()}
+    assert by_cell[(1, 0.0)].expression == "happy" and by_cell[(1, 1.0)].expression == NOT_READ
+    assert np.isnan(by_cell[(1, 1.0)].confidence) and by_cell[(2, 1.0)].expression == "sad"
+
+
+def test_older_sessions_without_readability_count_every_face_as_read() -> None:
+    timeline = happy_timeline(np.array([0.5, 1.0])).assign(faces=[2, 1], faces_readable=[np.nan, np.nan])
+    np.testing.assert_array_equal(faces_read(timeline), [2, 1])
+    current = timeline.assign(faces_readable=[1, 0])
+    assert coverage(current).groupby("status")["faces"].sum().to_dict() == {"not read": 2, "read": 1}
+
+
+def test_reading_summary_gives_the_share_read_and_why_the_rest_was_not() -> None:
+    summary = {"readable_share": 0.25, "unreadable_reasons": {"small": 30, "pose": 10, "blur": 0, "uncertain": 0}}
+    assert reading_summary(summary) == (0.25, {"small": 0.75, "pose": 0.25})
+    assert reading_summary({}) == (None, {})  # analysed before readability was assessed

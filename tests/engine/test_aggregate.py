@@ -36,7 +36,7 @@ def _shares(row: pd.Series) -> dict[str, float]:
 
 def test_timeline_has_one_row_per_bin_with_faces_and_shares(session: SessionAggregator) -> None:
     timeline = session.timeline()
-    assert list(timeline.columns) == ["time_s", "faces", *SHARE_COLUMNS, *MEAN_COLUMNS]
+    assert list(timeline.columns) == ["time_s", "faces", "faces_readable", *SHARE_COLUMNS, *MEAN_COLUMNS]
     assert timeline["time_s"].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert timeline["faces"].tolist() == [3, 3, 0, 2]
     assert _shares(timeline.loc[0]) == pytest.approx({"happy": 1 / 3, "sad": 1 / 3, "neutral": 1 / 3})
@@ -163,3 +163,40 @@ def test_long_shares_has_one_row_per_bin_and_class() -> None:
     assert all(sorted(group) == sorted(CLASSES) for _, group in long.groupby("time_s")["expression"])
     sad_at_2 = long[(long["time_s"] == 2.0) & (long["expression"] == "sad")]["share"]
     assert sad_at_2.item() == pytest.approx(shares[2, CLASSES.index("sad")])
+
+
+def _mixed(track_2_unreadable: int) -> Detections:
+    probs = [HAPPY, SAD if track_2_unreadable == 0 else np.full(len(CLASSES), np.nan)]
+    return Detections(np.tile([0, 0, 10, 10], (2, 1)), np.ones(2), [1, 2], probs, unreadable=[0, track_2_unreadable])
+
+
+def test_faces_not_read_count_as_present_but_in_no_expression_number() -> None:
+    aggregator = SessionAggregator(bin_s=1.0, sample_interval_s=0.5)
+    for time_s, unreadable in [(0.0, 1), (0.5, 1), (1.0, 4), (1.5, 0)]:  # track 2: small, small, uncertain, read
+        aggregator.add(_mixed(unreadable), time_s)
+    timeline = aggregator.timeline()
+    assert timeline["faces"].tolist() == [2, 2] and timeline["faces_readable"].tolist() == [1, 2]
+    assert _shares(timeline.loc[0]) == pytest.approx({"happy": 1.0})  # not {"happy": 0.5, <a guess>: 0.5}
+    assert _shares(timeline.loc[1]) == pytest.approx({"happy": 0.5, "sad": 0.5})
+    np.testing.assert_allclose(timeline.loc[1, "mean_p_sad"], (HAPPY[4] + SAD[4]) / 2)  # only the frame read
+    tracks = aggregator.tracks().set_index("track_id")
+    assert tracks.loc[2, "frames"] == 4 and tracks.loc[2, "readable_frames"] == 1 and tracks.loc[2, "dominant"] == "sad"
+    overall = aggregator.overall()
+    assert (overall["face_frames"], overall["readable_face_frames"], overall["readable_share"]) == (8, 5, 0.625)
+    assert overall["unreadable_reasons"] == {"small": 2, "pose": 0, "blur": 0, "uncertain": 1}
+    assert overall["class_shares"]["happy"] == pytest.approx(0.8) and overall["class_shares"]["sad"] == 0.2
+
+
+def test_a_session_with_no_face_read_has_faces_present_and_no_expression_numbers() -> None:
+    aggregator = SessionAggregator(bin_s=1.0)
+    small = np.array([[12.0, 0.0, 0.0, 120.0, 50.0, 0.5]], np.float32)  # 12 px across
+    for step in range(5):
+        aggregator.add(Detections([[0, 0, 11, 11]], [0.9], [1], unreadable=[1]), step * 0.5, small)
+    timeline, tracks, numbers = aggregator.finish(static=set())
+    assert timeline["faces"].tolist() == [1, 1, 1] and timeline["faces_readable"].tolist() == [0, 0, 0]
+    assert timeline[SHARE_COLUMNS].isna().all().all()
+    assert tracks.loc[0, "dominant"] == "" and tracks.loc[0, "readable_frames"] == 0
+    assert numbers["readable_share"] == 0.0 and numbers["dominant"] is None and numbers["class_shares"] is None
+    assert numbers["indicators"] is None
+    assert numbers["quality"]["face_px"]["session"]["median"] == 12.0
+    assert any("12 px across" in warning for warning in numbers["input_warnings"])

@@ -44,12 +44,14 @@ def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier
     assert detections["track_id"].nunique() == 1
     assert detections["frame"].is_monotonic_increasing and detections["frame"].max() == 19
     np.testing.assert_allclose(detections["time_s"], detections["frame"] / 10, atol=1e-3)
-    np.testing.assert_allclose(detections[PROB_COLUMNS].sum(axis=1), 1.0, atol=1e-3)
-    assert set(detections["label"]) <= set(CLASSES)
+    read = detections["readable"] == 1
+    assert read.mean() >= 0.9 and detections.loc[read, "unreadable_reason"].isna().all()
+    np.testing.assert_allclose(detections.loc[read, PROB_COLUMNS].sum(axis=1), 1.0, atol=1e-3)
+    assert set(detections.loc[read, "label"]) <= set(CLASSES)
     assert (detections["x"] >= 0).all() and (detections["x"] + detections["w"] <= 400.5).all()
 
     timeline = pd.read_csv(out / "timeline.csv")
-    assert list(timeline.columns[:9]) == ["time_s", "faces", *[f"share_{c}" for c in CLASSES]]
+    assert list(timeline.columns[:10]) == ["time_s", "faces", "faces_readable", *[f"share_{c}" for c in CLASSES]]
     assert timeline["time_s"].tolist() == [0.0, 1.0]
     assert timeline["faces"].tolist() == [1, 1]
     np.testing.assert_allclose(timeline[[f"share_{c}" for c in CLASSES]].sum(axis=1), 1.0)
@@ -233,3 +235,20 @@ def test_a_recording_cut_off_half_way_is_analysed_up_to_the_cut(face_clip: Path,
     result = analyze_video(cut, tmp_path / "out", classifier=classifier)
     assert whole_frames >= 5 and whole_frames <= result.frames_analysed < 20
     assert (tmp_path / "out" / "summary.json").is_file()
+
+
+def test_a_face_too_small_to_read_is_tracked_but_gets_no_expression_anywhere(tmp_path: Path, classifier) -> None:
+    clip = write_face_clip(tmp_path / "small.mp4", portrait_px=72)  # the face is about 26 px across
+    analyze_video(clip, tmp_path / "out", classifier=classifier)
+    detections = pd.read_csv(tmp_path / "out" / "detections.csv", keep_default_na=False)
+    assert len(detections) > 10 and detections["track_id"].nunique() == 1
+    assert (detections["readable"] == 0).all() and set(detections["unreadable_reason"]) == {"small"}
+    assert set(detections["label"]) == {""} and (detections[PROB_COLUMNS] == "").all().all()
+    timeline = pd.read_csv(tmp_path / "out" / "timeline.csv")
+    assert (timeline["faces"] == 1).all() and (timeline["faces_readable"] == 0).all()
+    assert timeline[[f"share_{c}" for c in CLASSES]].isna().all().all()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["readable_share"] == 0.0 and summary["dominant"] is None and summary["class_shares"] is None
+    assert summary["unreadable_reasons"]["small"] == len(detections)
+    assert summary["quality"]["face_px"]["session"]["median"] < 36
+    assert any("px across" in warning for warning in summary["input_warnings"])

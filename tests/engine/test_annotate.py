@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer.engine.annotate import CLASS_COLORS, FaceAnnotator, blur_faces
+from fer.engine.annotate import CLASS_COLORS, UNREAD_COLOR, FaceAnnotator, blur_faces
 from fer.engine.detections import Detections
 from fer.labels import CLASSES, NUM_CLASSES
 
@@ -50,10 +50,14 @@ def test_label_moves_inside_a_box_touching_the_frame_top() -> None:
     assert (tag == CLASS_COLORS["sad"]).all(axis=1).sum() > 100
 
 
-def test_unclassified_faces_are_drawn_in_white() -> None:
+def test_faces_without_an_expression_get_a_thin_grey_box_and_no_label() -> None:
     frame = np.full((240, 320, 3), 100, np.uint8)
     annotated = FaceAnnotator().annotate(frame, _faces([BOX], label=None, track_id=7))
-    assert tuple(annotated[120, BOX[0]]) == (255, 255, 255)
+    x1, y1, x2, y2 = BOX
+    assert tuple(annotated[120, x1]) == UNREAD_COLOR and tuple(annotated[120, x1 + 1]) == (100, 100, 100)
+    outside = np.ones(frame.shape[:2], bool)
+    outside[y1 : y2 + 1, x1 : x2 + 1] = False
+    assert (annotated[outside] == 100).all()  # no label plate anywhere
 
 
 def test_no_detections_leave_the_frame_as_is() -> None:
@@ -102,3 +106,26 @@ def test_thicker_lines_on_large_frames() -> None:
     annotated = FaceAnnotator().annotate(frame, _faces([box], "angry"))
     row = annotated[550, 590:610]
     assert (row == CLASS_COLORS["angry"]).all(axis=1).sum() >= 4  # round(1920 / 500) = 4 px thick
+
+
+def test_label_plates_never_cover_each_other_and_tiny_faces_get_a_marker() -> None:
+    frame = np.full((240, 320, 3), 100, np.uint8)
+    side_by_side = [[40, 100, 100, 160], [80, 110, 140, 170], [150, 100, 165, 115]]  # overlapping, then a 15 px face
+    faces = _faces(side_by_side, "sad")
+    faces.track_id = np.array([1, 2, 3])
+    annotated = FaceAnnotator().annotate(frame, faces)
+    plates = [plate for plate in _colour_regions(annotated, CLASS_COLORS["sad"]) if plate[2] * plate[3] > 120]
+    for index, a in enumerate(plates):
+        for b in plates[index + 1 :]:
+            assert not (a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3])
+    tiny = annotated[100:116, 150:166].reshape(-1, 3)
+    assert (tiny == CLASS_COLORS["sad"]).all(axis=1).sum() < 120  # a small marker, not a plate wider than the face
+    assert not (annotated[84:100, 150:240] == CLASS_COLORS["sad"]).all(axis=2).any(axis=0).sum() > 20
+
+
+def _colour_regions(image: np.ndarray, color: tuple[int, int, int]) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (x, y, w, h) of the filled regions of exactly ``color`` (plates, not thin outlines)."""
+    mask = (image == color).all(axis=2).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    return [tuple(stats[i, :4]) for i in range(1, count)]

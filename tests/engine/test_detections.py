@@ -34,10 +34,24 @@ def test_boxes_alone_get_nan_probs_and_untracked_ids() -> None:
     np.testing.assert_array_equal(faces.wh, [[2, 2], [4, 6]])
 
 
-def test_unclassified_faces_report_class_zero_with_zero_confidence() -> None:
-    faces = Detections(xyxy=[[0, 0, 1, 1]], score=[0.5])
-    np.testing.assert_array_equal(faces.class_index, [0])
-    np.testing.assert_array_equal(faces.confidence, [0.0])
+def test_faces_without_an_expression_have_no_class_label_or_confidence() -> None:
+    probs = np.full((3, NUM_CLASSES), 0.01, np.float32)
+    probs[:, CLASSES.index("sad")] = 0.94
+    probs[0] = np.nan  # not classified
+    faces = Detections(xyxy=[[0, 0, 1, 1]] * 3, score=[0.5] * 3, probs=probs, unreadable=[0, 0, 1])
+    np.testing.assert_array_equal(faces.class_index, [-1, CLASSES.index("sad"), -1])  # never class 0 by default
+    assert faces.labels == ["", "sad", ""]
+    np.testing.assert_allclose(faces.confidence, [0.0, 0.94, 0.0])
+    np.testing.assert_array_equal(faces.readable, [True, True, False])
+    assert faces.unreadable_reasons == ["", "", "small"]
+
+
+def test_selecting_rows_keeps_landmarks_and_readability() -> None:
+    landmarks = np.arange(2 * 5 * 2, dtype=np.float32).reshape(2, 5, 2)
+    faces = Detections(xyxy=[[0, 0, 9, 9], [5, 5, 20, 20]], score=[0.5, 0.9], landmarks=landmarks, unreadable=[2, 0])
+    second = faces[[1]]
+    np.testing.assert_array_equal(second.landmarks[0], landmarks[1])
+    assert second.unreadable_reasons == [""] and faces[[0]].unreadable_reasons == ["pose"]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from tests.app_server import running_app
@@ -92,6 +93,7 @@ def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page
     page.wait_for_timeout(1500)
     page.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4
+    assert page.get_by_text("% of face time", exact=False).count() >= 1
 
     page.goto(f"{app_url}/reports?embed=true&embed_options=dark_theme")  # readable on a dark theme too
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
@@ -99,8 +101,35 @@ def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page
     page.screenshot(path=str(SCREENSHOTS / "reports_dark.png"), full_page=True)
 
 
+def test_faces_too_small_to_read_are_shown_as_present_and_never_given_an_expression(
+    app_url: str, page, tmp_path: Path
+) -> None:
+    from tests.conftest import write_face_clip
+
+    clip = write_face_clip(tmp_path / "back_row.mp4", frames=30, portrait_px=72)  # a face about 26 px across
+    page.goto(f"{app_url}/analyse")
+    page.get_by_text("Recording").first.wait_for(timeout=60_000)
+    page.locator("input[type=file]").set_input_files(str(clip))
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("is saved").wait_for(timeout=300_000)
+    page.get_by_text("none could be read").wait_for(timeout=60_000)
+    assert page.get_by_text("read on 0% of face time; not read: too small 100%", exact=False).count() == 1
+    assert page.get_by_text("px across", exact=False).count() >= 1  # the warning says why and what to do
+    video = page.locator("video").first
+    video.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=60_000)
+    video.evaluate("v => { v.currentTime = 2.0; }")
+    page.wait_for_timeout(1000)
+    video.screenshot(path=str(SCREENSHOTS / "analyse_unread_face.png"))
+
+
 def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> Path:
-    """Chromium's fake camera reads Y4M: the clip's frames, resized, as raw yuv420p."""
+    """Chromium's fake camera reads Y4M: the clip's frames as raw yuv420p, letterboxed into ``width`` x ``height``.
+
+    Letterboxed, not stretched: a 16:9 clip squeezed into 4:3 makes every face a third taller than any
+    real camera would, and CenterFace then draws its box low on the face (top at the eyebrows, bottom
+    at the collar), which looked like a fault of the live overlay.
+    """
     import cv2
 
     from fer.engine.video_io import VideoReader
@@ -109,7 +138,11 @@ def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> 
         stream = out.add_stream("rawvideo", rate=round(video.info.fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for frame in video.frames():
-            image = cv2.resize(frame.image, (width, height))
+            scale = min(width / frame.image.shape[1], height / frame.image.shape[0])
+            fitted = cv2.resize(frame.image, (round(frame.image.shape[1] * scale), round(frame.image.shape[0] * scale)))
+            top, left = (height - fitted.shape[0]) // 2, (width - fitted.shape[1]) // 2
+            image = np.zeros((height, width, 3), np.uint8)
+            image[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted
             out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
         out.mux(stream.encode(None))
     return target

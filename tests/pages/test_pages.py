@@ -96,6 +96,27 @@ def test_reports_lists_renders_and_deletes_a_session(data_folder: Path, face_cli
     assert any("No sessions yet" in i.value for i in app.info)
 
 
+def test_a_session_with_no_face_read_says_why_and_charts_no_expression(data_folder: Path, tmp_path: Path) -> None:
+    from tests.conftest import write_face_clip
+
+    _analyse(write_face_clip(tmp_path / "far.mp4", portrait_px=72).read_bytes(), name="Back row")
+    app = AppTest.from_file(str(ROOT / "pages" / "reports.py"), default_timeout=60).run()
+    assert not app.exception and not app.error
+    assert next(m for m in app.metric if m.label == "Expressions read").value == "0%"
+    assert next(m for m in app.metric if m.label == "Most common expression read").value == "none read"
+    assert any("read on 0% of face time; not read: too small 100%" in c.value for c in app.caption)
+    assert any("px across" in w.value and "closer" in w.value for w in app.warning)
+    assert any("none could be read" in i.value for i in app.info)
+    assert len(app.get("vega_lite_chart")) == 1  # faces present only: no expression chart from guesses
+
+
+def test_a_readable_session_shows_how_much_was_read(data_folder: Path, face_clip: Path) -> None:
+    _analyse(face_clip.read_bytes())
+    app = AppTest.from_file(str(ROOT / "pages" / "reports.py"), default_timeout=60).run()
+    value = next(m for m in app.metric if m.label == "Expressions read").value
+    assert value.endswith("%") and int(value.removesuffix("%")) >= 90
+
+
 def test_home_lists_recent_sessions(data_folder: Path, face_clip: Path) -> None:
     _analyse(face_clip.read_bytes())
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()

@@ -52,7 +52,7 @@ def _session_tables(seconds: int = 3) -> tuple[dict, pd.DataFrame, pd.DataFrame,
         faces = Detections([[10, 10, 50, 50], [100, 10, 140, 50]], [0.9, 0.8], [1, 2], probs)
         aggregator.add(faces, step * 0.5)
         for track, (x, label) in enumerate([(10, "happy"), (100, "sad")], start=1):
-            rows.append([step, step * 0.5, track, x, 10.0, 40.0, 40.0, 0.9, *probs[track - 1].tolist(), label])
+            rows.append([step, step * 0.5, track, x, 10.0, 40.0, 40.0, 0.9, *probs[track - 1].tolist(), label, 1, ""])
     summary = {
         "duration_s": float(seconds),
         "fps": 2.0,
@@ -152,6 +152,43 @@ def test_schema_is_versioned_and_reopening_keeps_the_data(store: SessionStore, d
     with pytest.raises(RuntimeError, match="schema version"):
         SessionStore(database_url)
     reopened.engine.dispose()
+
+
+def test_readability_columns_round_trip(store: SessionStore) -> None:
+    summary, timeline, tracks, faces = _session_tables()
+    faces.loc[1, ["readable", "unreadable_reason", "label"]] = [0, "pose", ""]
+    faces.loc[1, [f"p_{c}" for c in CLASSES]] = np.nan
+    session_id = store.save(
+        name="m", source="upload", summary=summary, timeline=timeline, tracks_table=tracks, face_rows=[faces]
+    )
+    stored = store.face_rows(session_id).sort_values(["time_s", "track_id"]).reset_index(drop=True)
+    assert stored.loc[1, "readable"] == 0 and stored.loc[1, "unreadable_reason"] == "pose"
+    assert stored.loc[1, [f"p_{c}" for c in CLASSES]].isna().all() and stored.loc[0, "readable"] == 1
+    assert store.timeline(session_id)["faces_readable"].tolist() == timeline["faces_readable"].tolist()
+    assert store.tracks(session_id)["readable_frames"].tolist() == tracks["readable_frames"].tolist()
+
+
+def test_a_schema_1_database_gains_the_readability_columns_and_keeps_its_sessions(
+    store: SessionStore, database_url: str
+) -> None:
+    """Sessions analysed before readability existed stay, with their readability unknown (NULL), not invented."""
+    session_id = _save(store)
+    with store.engine.begin() as connection:  # back to schema 1: as a database made before this change
+        for table, column in [
+            ("timeline_bins", "faces_readable"),
+            ("tracks", "readable_frames"),
+            ("face_rows", "readable"),
+            ("face_rows", "unreadable_reason"),
+        ]:
+            connection.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        connection.execute(sa.delete(schema_version).where(schema_version.c.version > 1))
+    assert current_version(store.engine) == 1
+    upgraded = SessionStore(database_url)
+    assert current_version(upgraded.engine) == len(SCHEMA) == 2
+    assert upgraded.get(session_id).name == "Monday maths"
+    assert upgraded.timeline(session_id)["faces_readable"].isna().all()
+    assert upgraded.face_rows(session_id)["readable"].isna().all()
+    upgraded.engine.dispose()
 
 
 def test_default_database_is_a_sqlite_file_in_the_data_folder(tmp_path: Path, monkeypatch) -> None:
