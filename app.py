@@ -1,15 +1,22 @@
-"""Streamlit entry point: page set-up and routing only; the pages live in pages/."""
+"""Streamlit entry point: page set-up, the sign-in gate and routing only; the pages live in pages/."""
 
 import streamlit as st
 
+from fer.app import access
+
 st.set_page_config(page_title="Classroom expressions", page_icon="🙂", layout="wide")
 
-navigation = st.navigation(
-    [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/live.py", title="Live", icon=":material/videocam:"),
-        st.Page("pages/analyse.py", title="Analyse a video", icon=":material/movie:"),
-        st.Page("pages/reports.py", title="Reports", icon=":material/bar_chart:"),
+PAGES = {"live": ("Live", "videocam"), "analyse": ("Analyse a video", "movie"), "reports": ("Reports", "bar_chart")}
+
+if access.gate() is None:  # sign-in configured, nobody signed in: every address shows the welcome, no menu
+    welcome = "pages/welcome.py"
+    pages = [st.Page(welcome, title="Welcome", default=True)]
+    pages += [st.Page(welcome, title="Welcome", url_path=path) for path in PAGES]
+    navigation = st.navigation(pages, position="hidden")
+else:
+    pages = [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)]
+    pages += [
+        st.Page(f"pages/{path}.py", title=title, icon=f":material/{icon}:") for path, (title, icon) in PAGES.items()
     ]
-)
+    navigation = st.navigation(pages)
 navigation.run()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer.app import resources, session_view
+from fer.app import access, resources, session_view
 from fer.engine.analyze import Progress
 from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV, OutputError
 from fer.engine.pipeline import AnalysisSettings
@@ -14,6 +14,7 @@ from fer.sessions.store import data_dir
 from fer.sessions.workflow import VIDEO_TYPES, analyse_and_store, save_upload
 
 resources.use_app_navigation()
+viewer = access.current()
 st.title("Analyse a video")
 st.caption(
     "Upload a lecture recording. It is analysed on this server: faces are found, their expressions "
@@ -37,7 +38,7 @@ with st.expander("Options"):
 if st.button("Analyse", type="primary", disabled=uploaded is None):
     store = resources.store()
     video_path, sha256 = save_upload(uploaded, uploaded.name, data_dir() / "uploads")
-    earlier = store.find_by_hash(sha256)
+    earlier = store.find_by_hash(sha256, owner=viewer.owner)
     if earlier is not None and st.session_state.get("confirmed_duplicate") != sha256:
         st.session_state["pending_duplicate"] = sha256
         st.warning(
@@ -68,6 +69,7 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
                 source_name=uploaded.name,
                 source_sha256=sha256,
                 on_progress=show,
+                owner=viewer.owner,
             )
         except VideoError as error:
             video_path.unlink(missing_ok=True)
@@ -86,7 +88,7 @@ if st.session_state.get("pending_duplicate") and uploaded is not None and st.but
     st.info("Press Analyse to start.")
 
 session_id = st.session_state.get("analysed_session")
-stored = resources.store().get(session_id) if session_id is not None else None
+stored = resources.store().get(session_id, viewer.scope) if session_id is not None else None
 if stored is not None:
     st.success(f"Session “{stored.name}” is saved; it is listed in Reports.")
     folder = Path(stored.artifacts_dir) if stored.artifacts_dir else None
@@ -106,4 +108,11 @@ if stored is not None:
         for column, (filename, mime, label) in zip(columns, downloads, strict=True):
             path = folder / filename
             if path.is_file():
-                column.download_button(label, path.read_bytes(), file_name=filename, mime=mime)
+                column.download_button(
+                    label,
+                    path.read_bytes(),
+                    file_name=filename,
+                    mime=mime,
+                    on_click=access.audited,
+                    args=("download_video" if filename == ANNOTATED_VIDEO else "export", stored.id, filename),
+                )

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from fer.app import resources
+from fer.app import access, resources
 from fer.app.model_card import shipped_model_summary
 from fer.labels import CLASSES
 from fer.sessions.retention import retention_days
 
 resources.use_app_navigation()
+viewer = access.current()
 st.title("Classroom expression analytics")
 st.markdown(
     "This app finds the faces in a webcam stream or a lecture recording, classifies each face's "
@@ -36,8 +37,13 @@ st.markdown(
     "- Exported videos can have every detected face blurred."
 )
 
+if not access.sign_in_configured():
+    st.caption(
+        "Sign-in is not configured, so this app answers only browsers on this machine, and every session "
+        "here is yours. To share it with colleagues, configure sign-in (README, 'Sign-in')."
+    )
 st.subheader("Recent sessions")
-recent = resources.store().list(limit=5)
+recent = resources.store().list(limit=5, owner=viewer.scope)
 if recent:
     st.dataframe(
         [
@@ -59,6 +65,10 @@ if recent:
 else:
     st.caption("No sessions yet.")
 st.page_link("pages/analyse.py", label="Analyse a recording", icon=":material/movie:")
+
+if viewer.is_admin:
+    with st.expander("Audit log (admins): sign-ins, deletions, downloads and exports"):
+        st.dataframe(resources.store().audit(), hide_index=True, width="stretch")
 
 st.subheader("Legal note (EU)")
 st.markdown(

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from fer.app import charts, resources
+from fer.app import access, charts, resources
 
 resources.use_app_navigation()
 st.title("Live class view")
@@ -22,6 +22,7 @@ name = st.text_input(
     "Session name", value=st.session_state.setdefault("live_name", f"Live {datetime.now():%d %b %H:%M}")
 )
 processor.session_name = name
+processor.owner = access.current().owner
 video_column, panel_column = st.columns([3, 2])
 
 

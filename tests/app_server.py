@@ -16,17 +16,32 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def running_app(data_dir: Path, start_timeout_s: float = 60) -> Iterator[str]:
-    """Yield the app's URL once its health check answers, with its own data folder and SQLite database."""
+def running_app(
+    data_dir: Path, start_timeout_s: float = 60, oidc_issuer: str | None = None, admins: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Yield the app's URL once its health check answers, with its own data folder and SQLite database.
+
+    With ``oidc_issuer`` the app gets sign-in against that OIDC provider (secrets written to the data folder).
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "FER_DATA_DIR": str(data_dir)}
     env.pop("FER_DATABASE_URL", None)
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
     command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    if oidc_issuer:
+        secrets = data_dir / "secrets.toml"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        secrets.write_text(
+            f'[auth]\nredirect_uri = "{url}/oauth2callback"\ncookie_secret = "test-cookie-secret"\n'
+            f'client_id = "fer"\nclient_secret = "fer-secret"\n'
+            f'server_metadata_url = "{oidc_issuer}/.well-known/openid-configuration"\n'
+            f"[fer]\nadmins = {list(admins)!r}\n".replace("'", '"')
+        )
+        command += ["--secrets.files", str(secrets)]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout_s
         while True:

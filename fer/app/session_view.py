@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from fer.app import charts, report
 from fer.app.resources import store
-from fer.sessions.store import StoredSession
+from fer.sessions.retention import delete_files
+from fer.sessions.store import StoredSession, data_dir
+
+if TYPE_CHECKING:
+    from fer.app.access import Viewer
 
 READ_REASONS = {
     "small": "too small",
@@ -31,11 +35,12 @@ def session_tables(session_id: int, version: str) -> tuple[pd.DataFrame, pd.Data
     return timeline, tracks, cells
 
 
-def delete_session(stored: StoredSession) -> None:
-    """Remove a session's rows and its files (upload copies are shared by hash and expire on their own)."""
-    store().delete(stored.id)
-    if stored.artifacts_dir:
-        shutil.rmtree(stored.artifacts_dir, ignore_errors=True)
+def delete_session(stored: StoredSession, viewer: Viewer) -> None:
+    """Remove a session's rows and, at once, its files (the upload too, unless another session was made from it);
+    recorded in the audit log."""
+    deleted = store().delete(stored.id, viewer.scope)
+    delete_files(store(), deleted, data_dir() / "uploads")
+    store().record(viewer.owner, "delete", stored.id, f"{stored.name} (owner {stored.owner})")
     session_tables.clear()
 
 

@@ -52,6 +52,7 @@ class SessionSink(Protocol):
         timeline: pd.DataFrame,
         tracks_table: pd.DataFrame,
         face_rows: Iterable[pd.DataFrame] = (),
+        owner: str = ...,
     ) -> int: ...
 
 
@@ -70,7 +71,7 @@ class LiveStats:
 class LiveProcessor:
     """One live session: ``process_newest(frames)`` per WebRTC batch; ``save()`` when it ends.
 
-    ``session_name`` is what a saved session is called; the page keeps it current.
+    ``session_name`` is what a saved session is called and ``owner`` whose it is; the page keeps them current.
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class LiveProcessor:
         self.model_version = classifier.version
         self.store = store
         self.session_name = "Live session"
+        self.owner: str | None = None  # the store's default owner unless the page sets one
         self.idle_save_s = idle_save_s
         self._lock = threading.Lock()
         self._watchdog: threading.Thread | None = None
@@ -204,6 +206,7 @@ class LiveProcessor:
             }
             self._rows_file.flush()
             face_rows = pd.read_csv(self._rows_file.name, chunksize=50_000)
+            owner = {} if self.owner is None else {"owner": self.owner}
             self._saved_id = self.store.save(
                 name=self.session_name,
                 source="live",
@@ -211,6 +214,7 @@ class LiveProcessor:
                 timeline=timeline,
                 tracks_table=tracks,
                 face_rows=face_rows,
+                **owner,
             )
             return self._saved_id
 

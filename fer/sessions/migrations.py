@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from fer.labels import CLASSES
 
 metadata = sa.MetaData()
+LOCAL_OWNER = "local"  # the single local user's sessions, when sign-in is not configured
 
 schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
 
@@ -36,6 +37,20 @@ sessions = sa.Table(
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
     sa.Column("artifacts_dir", sa.String(1000)),
+    # The signed-in teacher's e-mail, or LOCAL_OWNER without sign-in (schema 3; older sessions get LOCAL_OWNER).
+    sa.Column("owner", sa.String(320), nullable=False, server_default=LOCAL_OWNER, index=True),
+)
+
+# Who did what, for admins: sign-ins, deletions, downloads of annotated video, exports (schema 3).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("session_id", sa.Integer),  # no foreign key: the record outlives a deleted session
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
 )
 
 
@@ -98,6 +113,19 @@ def _create_v1(connection: sa.Connection) -> None:
     metadata.create_all(connection, tables=[sessions, timeline_bins, tracks, face_rows])
 
 
+def _missing_columns(connection: sa.Connection, table: sa.Table, names: list[str]) -> list[sa.Column]:
+    """The columns a database created at an older schema lacks (one made by this code's create_all has them)."""
+    existing = {column["name"] for column in sa.inspect(connection).get_columns(table.name)}
+    return [table.c[name] for name in names if name not in existing]
+
+
+def _add_column(connection: sa.Connection, table: sa.Table, column: sa.Column) -> None:
+    definition = column.type.compile(connection.dialect)
+    if column.server_default is not None:
+        definition += f" NOT NULL DEFAULT '{column.server_default.arg}'"
+    connection.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {definition}"))
+
+
 # Added by schema 2 (readability); a database created at schema 1 gets them empty (NULL: not assessed).
 _READABILITY_COLUMNS = {
     timeline_bins: ["faces_readable"],
@@ -107,16 +135,21 @@ _READABILITY_COLUMNS = {
 
 
 def _add_readability_v2(connection: sa.Connection) -> None:
-    inspector = sa.inspect(connection)
     for table, names in _READABILITY_COLUMNS.items():
-        existing = {column["name"] for column in inspector.get_columns(table.name)}
-        for name in names:
-            if name not in existing:  # a database created by this code's create_all has them already
-                column_type = table.c[name].type.compile(connection.dialect)
-                connection.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {column_type}"))
+        for column in _missing_columns(connection, table, names):
+            _add_column(connection, table, column)
 
 
-SCHEMA: list[Callable[[sa.Connection], None]] = [_create_v1, _add_readability_v2]  # migration N+1 is SCHEMA[N]
+def _add_owners_and_audit_v3(connection: sa.Connection) -> None:
+    """Every existing session becomes the local user's; sign-in then shows them to admins only."""
+    for column in _missing_columns(connection, sessions, ["owner"]):
+        _add_column(connection, sessions, column)
+        connection.execute(sa.text("CREATE INDEX ix_sessions_owner ON sessions (owner)"))
+    audit_log.create(connection, checkfirst=True)
+
+
+# migration N+1 is SCHEMA[N]
+SCHEMA: list[Callable[[sa.Connection], None]] = [_create_v1, _add_readability_v2, _add_owners_and_audit_v3]
 
 
 def current_version(engine: sa.Engine) -> int:

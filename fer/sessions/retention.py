@@ -11,7 +11,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fer.sessions.store import SessionStore
+from fer.sessions.store import SessionStore, StoredSession
 
 RETENTION_ENV = "FER_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 7.0
@@ -37,3 +37,13 @@ def purge_expired(store: SessionStore, uploads_dir: Path, days: float, now: date
                 upload.unlink(missing_ok=True)
                 removed += 1
     return removed
+
+
+def delete_files(store: SessionStore, deleted: StoredSession, uploads_dir: Path) -> None:
+    """A deleted session's files go at once: its annotated video and exports, and its upload unless another
+    session was made from the same file."""
+    if deleted.artifacts_dir:
+        shutil.rmtree(deleted.artifacts_dir, ignore_errors=True)
+    if deleted.source_sha256 and not store.shares_source(deleted.source_sha256):
+        for upload in uploads_dir.glob(f"{deleted.source_sha256}*"):
+            upload.unlink(missing_ok=True)

@@ -1,8 +1,11 @@
 """Session history in a real database: SQLite by default, any SQLAlchemy URL (e.g. PostgreSQL).
 
-What is stored per session: name, source (upload / live), when, duration, fps,
-model version, settings, the per-second timeline, per-track summaries and
-per-face rows of numbers (time, box, probabilities). Never a face image.
+What is stored per session: name, owner (the signed-in teacher), source (upload /
+live), when, duration, fps, model version, settings, the per-second timeline,
+per-track summaries and per-face rows of numbers (time, box, probabilities).
+Never a face image. Reads and changes take an ``owner``: a teacher reaches only
+their own sessions; ``owner=None`` (admins, retention) reaches all. An audit log
+records who signed in, deleted, downloaded or exported what.
 
 Every session is written in one transaction, so a failed or cancelled
 analysis leaves nothing behind and stored sessions are never touched.
@@ -21,8 +24,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from fer.paths import DEFAULT_DATA_DIR
+from fer.sessions.migrations import LOCAL_OWNER, audit_log, sessions, timeline_bins, tracks, upgrade
 from fer.sessions.migrations import face_rows as face_rows_table
-from fer.sessions.migrations import sessions, timeline_bins, tracks, upgrade
 
 DATA_DIR_ENV = "FER_DATA_DIR"
 DATABASE_URL_ENV = "FER_DATABASE_URL"
@@ -55,6 +58,7 @@ class StoredSession:
     settings: dict
     summary: dict
     artifacts_dir: str | None  # annotated video and exports, removed after the retention period
+    owner: str = LOCAL_OWNER
 
 
 class SessionStore:
@@ -81,6 +85,7 @@ class SessionStore:
         source_name: str | None = None,
         source_sha256: str | None = None,
         artifacts_dir: str | Path | None = None,
+        owner: str = LOCAL_OWNER,
     ) -> int:
         """Store one session and everything under it in a single transaction; returns its id.
 
@@ -105,6 +110,7 @@ class SessionStore:
                     settings=summary.get("settings", {}),
                     summary=summary,
                     artifacts_dir=str(artifacts_dir) if artifacts_dir else None,
+                    owner=owner,
                 )
             ).inserted_primary_key[0]
             _insert_frame(connection, timeline_bins, session_id, timeline)
@@ -113,24 +119,24 @@ class SessionStore:
                 _insert_frame(connection, face_rows_table, session_id, chunk)
         return int(session_id)
 
-    def list(self, limit: int | None = None) -> list[StoredSession]:
-        """Sessions, newest first (the newest ``limit`` only, if given)."""
-        query = sa.select(sessions).order_by(sessions.c.created.desc(), sessions.c.id.desc()).limit(limit)
+    def list(self, limit: int | None = None, owner: str | None = None) -> list[StoredSession]:
+        """Sessions, newest first (the newest ``limit`` only, if given); only ``owner``'s unless None."""
+        query = _owned(sa.select(sessions), owner).order_by(sessions.c.created.desc(), sessions.c.id.desc())
         with self.engine.connect() as connection:
-            rows = connection.execute(query)
+            rows = connection.execute(query.limit(limit))
             return [_stored(row) for row in rows]
 
-    def get(self, session_id: int) -> StoredSession | None:
+    def get(self, session_id: int, owner: str | None = None) -> StoredSession | None:
+        """The session, or None if there is none with this id that ``owner`` may see."""
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(sessions).where(sessions.c.id == session_id)).first()
+            row = connection.execute(_owned(sa.select(sessions), owner).where(sessions.c.id == session_id)).first()
         return _stored(row) if row else None
 
-    def find_by_hash(self, sha256: str) -> StoredSession | None:
+    def find_by_hash(self, sha256: str, owner: str | None = None) -> StoredSession | None:
         """The newest session made from a file with this content, if any (re-uploads are not silent duplicates)."""
+        query = _owned(sa.select(sessions), owner).where(sessions.c.source_sha256 == sha256)
         with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(sessions).where(sessions.c.source_sha256 == sha256).order_by(sessions.c.id.desc())
-            ).first()
+            row = connection.execute(query.order_by(sessions.c.id.desc())).first()
         return _stored(row) if row else None
 
     def timeline(self, session_id: int) -> pd.DataFrame:
@@ -143,18 +149,48 @@ class SessionStore:
         """Per-face rows; pass ``columns`` to read only those (a 1-hour session has ~100,000 rows)."""
         return self._frame(face_rows_table, session_id, face_rows_table.c.time_s, columns)
 
-    def rename(self, session_id: int, name: str) -> None:
+    def rename(self, session_id: int, name: str, owner: str | None = None) -> None:
         if not name.strip():
             raise ValueError("a session name cannot be empty")
+        if self.get(session_id, owner) is None:
+            raise PermissionError(f"no session {session_id} of yours")
         with self.engine.begin() as connection:
             connection.execute(sa.update(sessions).where(sessions.c.id == session_id).values(name=name.strip()))
 
-    def delete(self, session_id: int) -> None:
-        """Remove a session and all its rows (its files are the caller's: see ``fer.sessions.retention``)."""
+    def delete(self, session_id: int, owner: str | None = None) -> StoredSession:
+        """Remove a session and all its rows; returns what was removed (its files are the caller's: see
+        ``fer.sessions.retention.delete_files``)."""
+        stored = self.get(session_id, owner)
+        if stored is None:
+            raise PermissionError(f"no session {session_id} of yours")
         with self.engine.begin() as connection:
             for table in (timeline_bins, tracks, face_rows_table):
                 connection.execute(sa.delete(table).where(table.c.session_id == session_id))
             connection.execute(sa.delete(sessions).where(sessions.c.id == session_id))
+        return stored
+
+    def shares_source(self, sha256: str) -> bool:
+        """Whether any stored session (anyone's) was made from a file with this content."""
+        with self.engine.connect() as connection:
+            return (
+                connection.execute(sa.select(sessions.c.id).where(sessions.c.source_sha256 == sha256)).first()
+                is not None
+            )
+
+    def record(self, actor: str, action: str, session_id: int | None = None, detail: str = "") -> None:
+        """Add a line to the audit log (who, what, when)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.insert(audit_log).values(
+                    at=datetime.now(UTC), actor=actor, action=action, session_id=session_id, detail=detail[:500]
+                )
+            )
+
+    def audit(self, limit: int = 500) -> pd.DataFrame:
+        """The newest audit lines: at, actor, action, session_id, detail."""
+        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return pd.read_sql(query, connection).drop(columns="id")
 
     def clear_artifacts_dir(self, session_ids: Iterable[int]) -> None:
         """Record that these sessions' files are gone (after the retention period)."""
@@ -186,6 +222,10 @@ def _insert_frame(connection: sa.Connection, table: sa.Table, session_id: int, f
         connection.execute(sa.insert(table), records[start : start + 10_000])
 
 
+def _owned(query: sa.Select, owner: str | None) -> sa.Select:
+    return query if owner is None else query.where(sessions.c.owner == owner)
+
+
 def _stored(row: sa.Row) -> StoredSession:
     created = row.created if row.created.tzinfo else row.created.replace(tzinfo=UTC)
     return StoredSession(
@@ -204,6 +244,7 @@ def _stored(row: sa.Row) -> StoredSession:
         settings=row.settings,
         summary=row.summary,
         artifacts_dir=row.artifacts_dir,
+        owner=row.owner,
     )
 
 

@@ -21,6 +21,7 @@ from fer.engine.analyze import Progress, SessionResult, analyze_video
 from fer.engine.classifier import EmotionClassifier
 from fer.engine.outputs import DETECTIONS_CSV
 from fer.engine.pipeline import AnalysisSettings
+from fer.sessions.migrations import LOCAL_OWNER
 from fer.sessions.store import SessionStore
 
 VIDEO_TYPES = ("mp4", "mov", "avi", "mkv", "webm")
@@ -56,6 +57,7 @@ def analyse_and_store(
     source_name: str | None = None,
     source_sha256: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    owner: str = LOCAL_OWNER,
 ) -> tuple[int, SessionResult]:
     """Analyse ``video`` into a new folder under ``sessions_dir`` and store the session; returns (id, result)."""
     artifacts = sessions_dir / uuid.uuid4().hex
@@ -72,6 +74,7 @@ def analyse_and_store(
             source_name=source_name,
             source_sha256=source_sha256,
             artifacts_dir=artifacts,
+            owner=owner,
         )
     except BaseException:
         shutil.rmtree(artifacts, ignore_errors=True)

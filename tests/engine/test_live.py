@@ -76,6 +76,7 @@ def test_stopping_saves_numbers_only_as_a_live_session(classifier, frames: list[
     processor = LiveProcessor(classifier, store=store)
     assert processor.save() is None
     processor.session_name = "Tuesday call"
+    processor.owner = "alice@school.org"
     for frame in frames[:10]:
         processor.process(frame)
     session_id = processor.save()
@@ -83,6 +84,7 @@ def test_stopping_saves_numbers_only_as_a_live_session(classifier, frames: list[
     processor.close()
     stored = store.get(session_id)
     assert (stored.name, stored.source, stored.tracks, stored.frames_analysed) == ("Tuesday call", "live", 1, 10)
+    assert stored.owner == "alice@school.org" and store.list(owner="bob@school.org") == []
     rows = store.face_rows(session_id)
     assert len(rows) == 9 and rows["track_id"].nunique() == 1  # the track gets its id at its second frame
     assert not store.timeline(session_id).empty

@@ -18,12 +18,11 @@ import pytest
 
 from tests.app_server import running_app
 from tests.conftest import VIDEOS, needs_videos
+from tests.pages.conftest import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "screenshots"
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = [
     needs_videos,
     pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"Debian chromium not found at {CHROMIUM} (.ci/run installs it)"),
@@ -34,13 +33,6 @@ pytestmark = [
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_app(tmp_path_factory.mktemp("browser_data")) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[object]:
-    """One Playwright per module: a second sync instance cannot start while the first one runs."""
-    with playwright_api.sync_playwright() as instance:
-        yield instance
 
 
 @pytest.fixture(scope="module")

@@ -89,11 +89,24 @@ def test_reports_lists_renders_and_deletes_a_session(data_folder: Path, face_cli
     assert not app.exception
     assert "Maths, period 2" in app.multiselect[0].format_func(app.multiselect[0].value[0])
     assert len(app.get("vega_lite_chart")) >= 4
-    delete = next(b for b in app.button if b.label == "Delete this session")
-    delete.click()
+    (stored,) = SessionStore().list()
+    assert Path(stored.artifacts_dir).is_dir() and list((data_folder / "uploads").iterdir())
+    next(b for b in app.button if b.label == "Delete this session").click()
+    app.run()
+    assert any("Delete this session for good?" in w.value for w in app.warning)
+    assert len(SessionStore().list()) == 1  # nothing is deleted before the teacher confirms
+    next(b for b in app.button if b.label == "Keep it").click()
+    app.run()
+    assert len(SessionStore().list()) == 1
+    next(b for b in app.button if b.label == "Delete this session").click()
+    app.run()
+    next(b for b in app.button if b.label == "Yes, delete it").click()
     app.run()
     assert SessionStore().list() == []
     assert any("No sessions yet" in i.value for i in app.info)
+    # its files go at once, not at the retention date: the annotated video and exports, and the upload
+    assert not Path(stored.artifacts_dir).exists() and not list((data_folder / "uploads").iterdir())
+    assert SessionStore().audit()["action"].tolist() == ["delete"]
 
 
 def test_a_session_with_no_face_read_says_why_and_charts_no_expression(data_folder: Path, tmp_path: Path) -> None:

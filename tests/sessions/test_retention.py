@@ -14,7 +14,7 @@ import pytest
 from fer.engine.aggregate import SessionAggregator
 from fer.engine.detections import Detections
 from fer.labels import CLASSES
-from fer.sessions.retention import RETENTION_ENV, purge_expired, retention_days
+from fer.sessions.retention import RETENTION_ENV, delete_files, purge_expired, retention_days
 from fer.sessions.store import SessionStore
 
 DAYS = 7.0
@@ -27,7 +27,7 @@ def store(tmp_path: Path) -> Iterator[SessionStore]:
     session_store.engine.dispose()
 
 
-def _save(store: SessionStore, artifacts: Path | None) -> int:
+def _save(store: SessionStore, artifacts: Path | None, sha256: str | None = None) -> int:
     """A two-second, one-face session; its artefacts folder (if any) holds an exported file."""
     aggregator = SessionAggregator(bin_s=1.0, sample_interval_s=0.5)
     probs = np.full((1, len(CLASSES)), 0.05, np.float32)
@@ -44,6 +44,7 @@ def _save(store: SessionStore, artifacts: Path | None) -> int:
         timeline=aggregator.timeline(),
         tracks_table=aggregator.tracks(),
         artifacts_dir=artifacts,
+        source_sha256=sha256,
     )
 
 
@@ -99,3 +100,19 @@ def test_retention_days_comes_from_the_environment(
     else:
         monkeypatch.setenv(RETENTION_ENV, value)
     assert retention_days() == expected
+
+
+def test_deleting_removes_the_files_at_once_and_the_upload_once_no_session_uses_it(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    upload = uploads / ("ab" * 32 + ".mp4")
+    upload.write_bytes(b"recording")
+    first = _save(store, tmp_path / "first", sha256="ab" * 32)
+    second = _save(store, tmp_path / "second", sha256="ab" * 32)  # the same file analysed again
+    delete_files(store, store.delete(first), uploads)
+    assert not (tmp_path / "first").exists() and (tmp_path / "second").is_dir()
+    assert upload.is_file()  # the second session was made from it
+    delete_files(store, store.delete(second), uploads)
+    assert not (tmp_path / "second").exists() and not upload.exists()

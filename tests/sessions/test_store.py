@@ -184,10 +184,63 @@ def test_a_schema_1_database_gains_the_readability_columns_and_keeps_its_session
         connection.execute(sa.delete(schema_version).where(schema_version.c.version > 1))
     assert current_version(store.engine) == 1
     upgraded = SessionStore(database_url)
-    assert current_version(upgraded.engine) == len(SCHEMA) == 2
+    assert current_version(upgraded.engine) == len(SCHEMA)
     assert upgraded.get(session_id).name == "Monday maths"
     assert upgraded.timeline(session_id)["faces_readable"].isna().all()
     assert upgraded.face_rows(session_id)["readable"].isna().all()
+    upgraded.engine.dispose()
+
+
+def test_each_owner_reaches_only_their_own_sessions(store: SessionStore) -> None:
+    alice = _save(store, "Alice's maths", owner="alice@school.org")
+    bob = _save(store, "Bob's physics", owner="bob@school.org")
+    assert [s.name for s in store.list(owner="alice@school.org")] == ["Alice's maths"]
+    assert store.get(bob, owner="alice@school.org") is None  # another teacher's id is as good as none
+    assert store.get(alice, owner="alice@school.org").owner == "alice@school.org"
+    with pytest.raises(PermissionError):
+        store.rename(bob, "taken", owner="alice@school.org")
+    with pytest.raises(PermissionError):
+        store.delete(bob, owner="alice@school.org")
+    assert store.get(bob).name == "Bob's physics" and not store.timeline(bob).empty  # untouched
+    summary = _session_tables()[0]
+    assert store.find_by_hash("ab" * 32, owner="alice@school.org") is None
+    store.save(name="dup", source="upload", summary=summary, timeline=_session_tables()[1],
+               tracks_table=_session_tables()[2], source_sha256="ab" * 32, owner="bob@school.org")  # fmt: skip
+    assert store.find_by_hash("ab" * 32, owner="alice@school.org") is None  # not even whether Bob has it
+    assert store.find_by_hash("ab" * 32, owner="bob@school.org").name == "dup"
+    assert {s.owner for s in store.list()} == {"alice@school.org", "bob@school.org"}  # owner=None: admins
+    store.delete(alice, owner="alice@school.org")
+    assert store.list(owner="alice@school.org") == []
+
+
+def test_the_audit_log_keeps_who_did_what_and_when(store: SessionStore) -> None:
+    session_id = _save(store)
+    store.record("alice@school.org", "sign_in")
+    store.record("alice@school.org", "download_video", session_id, "annotated.mp4")
+    log = store.audit()
+    assert log[["actor", "action", "session_id"]].values.tolist()[0] == [
+        "alice@school.org",
+        "download_video",
+        session_id,
+    ]
+    assert log["action"].tolist() == ["download_video", "sign_in"] and log["at"].notna().all()
+
+
+def test_a_schema_2_database_gains_owners_and_keeps_its_sessions_as_the_local_users(
+    store: SessionStore, database_url: str
+) -> None:
+    session_id = _save(store)
+    with store.engine.begin() as connection:  # back to schema 2, as a database made before sign-in existed
+        connection.execute(sa.text("DROP INDEX ix_sessions_owner"))
+        connection.execute(sa.text("ALTER TABLE sessions DROP COLUMN owner"))
+        connection.execute(sa.text("DROP TABLE audit_log"))
+        connection.execute(sa.delete(schema_version).where(schema_version.c.version > 2))
+    upgraded = SessionStore(database_url)
+    assert current_version(upgraded.engine) == len(SCHEMA)
+    assert upgraded.get(session_id, owner="local").name == "Monday maths"
+    assert upgraded.list(owner="someone@school.org") == []
+    upgraded.record("local", "sign_in")
+    assert len(upgraded.audit()) == 1
     upgraded.engine.dispose()
 
 
