@@ -6,11 +6,12 @@ from pathlib import Path
 import streamlit as st
 
 from fer.app import access, resources, session_view
+from fer.app.markdown import plain
 from fer.engine.analyze import Progress
 from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV, OutputError
 from fer.engine.pipeline import AnalysisSettings
 from fer.engine.video_io import VideoError
-from fer.sessions.store import data_dir
+from fer.sessions.store import MAX_NAME, data_dir
 from fer.sessions.workflow import VIDEO_TYPES, analyse_and_store, save_upload
 
 resources.use_app_navigation()
@@ -23,7 +24,7 @@ st.caption(
 )
 
 uploaded = st.file_uploader("Recording", type=list(VIDEO_TYPES), help="mp4, mov, avi, mkv or webm")
-name = st.text_input("Session name", value=Path(uploaded.name).stem if uploaded else "", max_chars=200)
+name = st.text_input("Session name", value=Path(uploaded.name).stem if uploaded else "", max_chars=MAX_NAME)
 with st.expander("Options"):
     every = st.number_input("Analyse every N-th frame", min_value=1, max_value=30, value=1)
     threshold = st.slider("Face detection threshold", min_value=0.1, max_value=0.9, value=0.3, step=0.05)
@@ -42,7 +43,7 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
     if earlier is not None and st.session_state.get("confirmed_duplicate") != sha256:
         st.session_state["pending_duplicate"] = sha256
         st.warning(
-            f"This file was already analysed: session “{earlier.name}” of "
+            f"This file was already analysed: session “{plain(earlier.name)}” of "
             f"{earlier.created:%d %b %Y %H:%M}. Open it in Reports, or analyse it again."
         )
     else:
@@ -90,7 +91,7 @@ if st.session_state.get("pending_duplicate") and uploaded is not None and st.but
 session_id = st.session_state.get("analysed_session")
 stored = resources.store().get(session_id, viewer.scope) if session_id is not None else None
 if stored is not None:
-    st.success(f"Session “{stored.name}” is saved; it is listed in Reports.")
+    st.success(f"Session “{plain(stored.name)}” is saved; it is listed in Reports.")
     folder = Path(stored.artifacts_dir) if stored.artifacts_dir else None
     if folder and (folder / ANNOTATED_VIDEO).is_file():
         st.video(str(folder / ANNOTATED_VIDEO))

@@ -9,6 +9,7 @@ from fer.sessions.retention import retention_days
 
 resources.use_app_navigation()
 viewer = access.current()
+store = resources.store()  # first: a database or setting that needs fixing is said before anything else
 st.title("Classroom expression analytics")
 st.markdown(
     "This app finds the faces in a webcam stream or a lecture recording, classifies each face's "
@@ -43,7 +44,7 @@ if not access.sign_in_configured():
         "here is yours. To share it with colleagues, configure sign-in (README, 'Sign-in')."
     )
 st.subheader("Recent sessions")
-recent = resources.store().list(limit=5, owner=viewer.scope)
+recent = store.list(limit=5, owner=viewer.scope)
 if recent:
     st.dataframe(
         [
@@ -68,7 +69,7 @@ st.page_link("pages/analyse.py", label="Analyse a recording", icon=":material/mo
 
 if viewer.is_admin:
     with st.expander("Audit log (admins): sign-ins, deletions, downloads and exports"):
-        st.dataframe(resources.store().audit(), hide_index=True, width="stretch")
+        st.dataframe(store.audit(), hide_index=True, width="stretch")
 
 st.subheader("Legal note (EU)")
 st.markdown(

@@ -8,6 +8,8 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer.app import access, charts, resources
+from fer.app.markdown import plain
+from fer.sessions.store import MAX_NAME
 
 resources.use_app_navigation()
 st.title("Live class view")
@@ -19,7 +21,9 @@ st.caption(
 
 processor = resources.live_processor()
 name = st.text_input(
-    "Session name", value=st.session_state.setdefault("live_name", f"Live {datetime.now():%d %b %H:%M}")
+    "Session name",
+    value=st.session_state.setdefault("live_name", f"Live {datetime.now():%d %b %H:%M}"),
+    max_chars=MAX_NAME,
 )
 processor.session_name = name
 processor.owner = access.current().owner
@@ -66,7 +70,7 @@ elif st.session_state.pop("live_was_playing", False):
     if session_id is None:
         st.info("The stream stopped before any frame was analysed; nothing was saved.")
     else:
-        st.success(f"Live session “{name}” is saved; it is listed in Reports.")
+        st.success(f"Live session “{plain(name)}” is saved; it is listed in Reports.")
 
 
 @st.fragment(run_every=1.0)

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from fer.app import access, report, resources, session_view
+from fer.app.markdown import plain
+from fer.sessions.store import MAX_NAME
 
 resources.use_app_navigation()
 viewer = access.current()
@@ -48,7 +50,7 @@ if len(chosen) == 1:
         args=("export", stored.id, "timeline CSV"),
     )
     with st.expander("Rename or delete this session"):
-        new_name = st.text_input("Name", value=stored.name, key="rename")
+        new_name = st.text_input("Name", value=stored.name, key="rename", max_chars=MAX_NAME)
         if st.button("Rename") and new_name.strip() and new_name != stored.name:
             store.rename(stored.id, new_name, owner=viewer.scope)
             st.rerun()
@@ -74,7 +76,7 @@ else:
     for column, session_id in zip(columns, chosen, strict=True):
         with column:
             stored = store.get(session_id, viewer.scope)
-            st.subheader(stored.name)
+            st.subheader(plain(stored.name))
             session_view.headline(stored)
             session_view.session_charts(stored, smoothing_bins=smoothing, key=f"compare{session_id}")
 

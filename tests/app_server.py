@@ -17,7 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @contextmanager
 def running_app(
-    data_dir: Path, start_timeout_s: float = 60, oidc_issuer: str | None = None, admins: tuple[str, ...] = ()
+    data_dir: Path,
+    start_timeout_s: float = 60,
+    oidc_issuer: str | None = None,
+    admins: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    address: str = "127.0.0.1",
 ) -> Iterator[str]:
     """Yield the app's URL once its health check answers, with its own data folder and SQLite database.
 
@@ -27,10 +32,10 @@ def running_app(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "FER_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "FER_DATA_DIR": str(data_dir), **(extra_env or {})}
     env.pop("FER_DATABASE_URL", None)
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
-    command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    command += ["--server.headless", "true", "--server.address", address]
     if oidc_issuer:
         secrets = data_dir / "secrets.toml"
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@ VIDEOS = SHARED / "videos"
 needs_fer2013 = pytest.mark.skipif(
     not (FER2013 / "test").is_dir(), reason=f"FER2013 not found at {FER2013} (the shared data folder)"
 )
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, never a browser Playwright downloads
+
 needs_videos = pytest.mark.skipif(
     not (VIDEOS / "smiling_woman.mp4").is_file(), reason=f"shared clips not found at {VIDEOS}"
 )
@@ -102,3 +104,11 @@ def fer_csv(tmp_path: Path) -> Path:
         writer.writerow([2, " ".join(["nan"] * 2304), "Training"])  # not a number
         writer.writerow([2])  # row cut short
     return path
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """One Playwright per module: a second sync instance cannot start while the first one runs."""
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with playwright_api.sync_playwright() as instance:
+        yield instance

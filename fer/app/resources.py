@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy.exc
 import streamlit as st
 
-from fer.sessions.retention import purge_expired, retention_days
+from fer.sessions.retention import RetentionSettingError, purge_expired, retention_days
 from fer.sessions.store import SessionStore, data_dir, database_url
 
 if TYPE_CHECKING:
@@ -46,7 +46,10 @@ def store() -> SessionStore:
     A database that cannot be opened stops the page with a message saying what to check.
     """
     try:
-        return _open_store(database_url(), str(data_dir()))
+        return _open_store(database_url(), str(data_dir()), retention_days())
+    except RetentionSettingError as error:
+        st.error(f"The app's settings need fixing: {error}.")
+        st.stop()
     except (sqlalchemy.exc.SQLAlchemyError, OSError, RuntimeError) as error:
         st.error(
             f"The session database could not be opened ({type(error).__name__}: {error}). "
@@ -77,8 +80,8 @@ def rtc_configuration() -> dict:
 
 
 @st.cache_resource
-def _open_store(url: str, data_folder: str) -> SessionStore:
+def _open_store(url: str, data_folder: str, days: float) -> SessionStore:
     """Expired uploads and exports are removed whenever a database is first opened in this process."""
     session_store = SessionStore(url)
-    purge_expired(session_store, Path(data_folder) / "uploads", retention_days())
+    purge_expired(session_store, Path(data_folder) / "uploads", days)
     return session_store

@@ -1,10 +1,15 @@
-"""One way to open an onnxruntime session on the CPU, shared by the detector and the classifier."""
+"""One way to open an onnxruntime session on the CPU, shared by the detector and the classifier.
+
+onnxruntime's telemetry is switched off before any session exists: nothing leaves the server.
+"""
 
 from __future__ import annotations
 
 import os
 
 import onnxruntime
+
+onnxruntime.disable_telemetry_events()
 
 
 def cpu_session(model: str | bytes, threads: int | None = None) -> onnxruntime.InferenceSession:

@@ -16,6 +16,7 @@ from fer.labels import CLASSES
 
 metadata = sa.MetaData()
 LOCAL_OWNER = "local"  # the single local user's sessions, when sign-in is not configured
+MAX_NAME = 200  # characters in a session name
 
 schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
 
@@ -23,7 +24,7 @@ sessions = sa.Table(
     "sessions",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(MAX_NAME), nullable=False),
     sa.Column("source", sa.String(10), nullable=False),
     sa.Column("source_name", sa.String(500)),
     sa.Column("source_sha256", sa.String(64), index=True),

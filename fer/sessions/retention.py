@@ -6,6 +6,7 @@ The retention period is ``FER_RETENTION_DAYS`` (default 7). Session numbers
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,22 @@ RETENTION_ENV = "FER_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 7.0
 
 
+class RetentionSettingError(ValueError):
+    """``FER_RETENTION_DAYS`` is not a positive number of days."""
+
+
 def retention_days() -> float:
-    return float(os.environ.get(RETENTION_ENV) or DEFAULT_RETENTION_DAYS)
+    """``FER_RETENTION_DAYS`` (default 7), refused unless a positive, finite number: a typo must never purge."""
+    raw = os.environ.get(RETENTION_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = float(raw)
+    except ValueError:
+        days = math.nan
+    if not (math.isfinite(days) and days > 0):
+        raise RetentionSettingError(f"{RETENTION_ENV}={raw!r} must be a positive number of days (default 7)")
+    return days
 
 
 def purge_expired(store: SessionStore, uploads_dir: Path, days: float, now: datetime | None = None) -> int:

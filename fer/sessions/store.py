@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from fer.paths import DEFAULT_DATA_DIR
-from fer.sessions.migrations import LOCAL_OWNER, audit_log, sessions, timeline_bins, tracks, upgrade
+from fer.sessions.migrations import LOCAL_OWNER, MAX_NAME, audit_log, sessions, timeline_bins, tracks, upgrade
 from fer.sessions.migrations import face_rows as face_rows_table
 
 DATA_DIR_ENV = "FER_DATA_DIR"
@@ -68,7 +68,9 @@ class SessionStore:
         self.url = url or database_url()
         if self.url.startswith("sqlite:///"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(self.url)
+        sqlite = self.url.startswith("sqlite")
+        # SQLite: a writer waits up to 60 s for another one instead of failing with "database is locked"
+        self.engine = sa.create_engine(self.url, connect_args={"timeout": 60} if sqlite else {})
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_foreign_keys)
         upgrade(self.engine)
@@ -96,7 +98,7 @@ class SessionStore:
         with self.engine.begin() as connection:
             session_id = connection.execute(
                 sa.insert(sessions).values(
-                    name=name.strip() or "Untitled session",
+                    name=_session_name(name) or "Untitled session",
                     source=source,
                     source_name=source_name,
                     source_sha256=source_sha256,
@@ -150,12 +152,13 @@ class SessionStore:
         return self._frame(face_rows_table, session_id, face_rows_table.c.time_s, columns)
 
     def rename(self, session_id: int, name: str, owner: str | None = None) -> None:
-        if not name.strip():
+        name = _session_name(name)
+        if not name:
             raise ValueError("a session name cannot be empty")
         if self.get(session_id, owner) is None:
             raise PermissionError(f"no session {session_id} of yours")
         with self.engine.begin() as connection:
-            connection.execute(sa.update(sessions).where(sessions.c.id == session_id).values(name=name.strip()))
+            connection.execute(sa.update(sessions).where(sessions.c.id == session_id).values(name=name))
 
     def delete(self, session_id: int, owner: str | None = None) -> StoredSession:
         """Remove a session and all its rows; returns what was removed (its files are the caller's: see
@@ -222,6 +225,15 @@ def _insert_frame(connection: sa.Connection, table: sa.Table, session_id: int, f
         connection.execute(sa.insert(table), records[start : start + 10_000])
 
 
+def _session_name(name: str) -> str:
+    """The name as stored, checked here once for every database (SQLite would keep a longer one, PostgreSQL
+    would fail after the whole analysis)."""
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a session name can have at most {MAX_NAME} characters, this one has {len(name)}")
+    return name
+
+
 def _owned(query: sa.Select, owner: str | None) -> sa.Select:
     return query if owner is None else query.where(sessions.c.owner == owner)
 
@@ -249,6 +261,8 @@ def _stored(row: sa.Row) -> StoredSession:
 
 
 def _sqlite_foreign_keys(connection: object, _record: object) -> None:
+    """Foreign keys on; write-ahead logging, so readers (the Reports page) never wait for a long save."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()

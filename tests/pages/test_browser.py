@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 
 from tests.app_server import running_app
-from tests.conftest import VIDEOS, needs_videos
-from tests.pages.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, VIDEOS, needs_videos
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"

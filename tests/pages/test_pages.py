@@ -130,6 +130,23 @@ def test_a_readable_session_shows_how_much_was_read(data_folder: Path, face_clip
     assert value.endswith("%") and int(value.removesuffix("%")) >= 90
 
 
+def test_a_bad_retention_setting_is_a_message_on_every_page_and_purges_nothing(
+    data_folder: Path, face_clip: Path, monkeypatch
+) -> None:
+    _analyse(face_clip.read_bytes())
+    monkeypatch.setenv("FER_RETENTION_DAYS", "-1")
+    from fer.app.resources import _open_store
+
+    _open_store.clear()
+    for page in ("app.py", "pages/reports.py", "pages/analyse.py"):
+        app = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
+        assert not app.exception  # a message, never a traceback (Analyse says it once it needs the store)
+        if page != "pages/analyse.py":
+            assert any("FER_RETENTION_DAYS='-1' must be a positive number of days" in e.value for e in app.error)
+    (stored,) = SessionStore().list()
+    assert Path(stored.artifacts_dir).is_dir()  # nothing was deleted
+
+
 def test_home_lists_recent_sessions(data_folder: Path, face_clip: Path) -> None:
     _analyse(face_clip.read_bytes())
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()

@@ -10,7 +10,7 @@ import pytest
 
 from fer.sessions.store import SessionStore
 from tests.app_server import running_app
-from tests.pages.conftest import CHROMIUM
+from tests.conftest import CHROMIUM
 from tests.sessions.test_store import _save
 
 oidc_provider_mock = pytest.importorskip("oidc_provider_mock", reason="oidc-provider-mock is in requirements-dev")

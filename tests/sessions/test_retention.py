@@ -14,7 +14,13 @@ import pytest
 from fer.engine.aggregate import SessionAggregator
 from fer.engine.detections import Detections
 from fer.labels import CLASSES
-from fer.sessions.retention import RETENTION_ENV, delete_files, purge_expired, retention_days
+from fer.sessions.retention import (
+    RETENTION_ENV,
+    RetentionSettingError,
+    delete_files,
+    purge_expired,
+    retention_days,
+)
 from fer.sessions.store import SessionStore
 
 DAYS = 7.0
@@ -100,6 +106,15 @@ def test_retention_days_comes_from_the_environment(
     else:
         monkeypatch.setenv(RETENTION_ENV, value)
     assert retention_days() == expected
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "inf", "7 days"])
+def test_a_retention_setting_that_is_not_a_positive_number_is_refused_with_its_name(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(RETENTION_ENV, value)
+    with pytest.raises(RetentionSettingError, match=f"{RETENTION_ENV}=.*positive number of days"):
+        retention_days()
 
 
 def test_deleting_removes_the_files_at_once_and_the_upload_once_no_session_uses_it(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from fer.engine.aggregate import SessionAggregator
 from fer.engine.detections import Detections
 from fer.engine.outputs import DETECTION_COLUMNS
 from fer.labels import CLASSES
-from fer.sessions.migrations import SCHEMA, current_version, metadata, schema_version
+from fer.sessions.migrations import SCHEMA, audit_log, current_version, metadata, schema_version
 from fer.sessions.store import SessionStore
 
 POSTGRES_URL = os.environ.get("FER_TEST_POSTGRES_URL")
@@ -242,6 +243,43 @@ def test_a_schema_2_database_gains_owners_and_keeps_its_sessions_as_the_local_us
     upgraded.record("local", "sign_in")
     assert len(upgraded.audit()) == 1
     upgraded.engine.dispose()
+
+
+def test_a_name_too_long_for_the_database_is_refused_before_anything_is_stored(store: SessionStore) -> None:
+    with pytest.raises(ValueError, match="at most 200 characters, this one has 201"):
+        _save(store, "x" * 201)
+    assert store.list() == []
+    session_id = _save(store, "  " + "y" * 200 + "  ")  # surrounding spaces do not count
+    assert store.get(session_id).name == "y" * 200
+    with pytest.raises(ValueError, match="at most 200"):
+        store.rename(session_id, "z" * 300)
+    assert store.get(session_id).name == "y" * 200
+
+
+def test_sqlite_lets_a_second_writer_wait_for_a_long_save_instead_of_failing(tmp_path: Path) -> None:
+    """Two analyses finishing while a large session is being saved: all are stored."""
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    first, second = SessionStore(url), SessionStore(url)
+    with first.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    holding = threading.Event()
+
+    def long_save() -> None:
+        with first.engine.begin() as connection:  # a write transaction held long, as a 1 M-row save holds it
+            connection.execute(sa.insert(audit_log).values(at=datetime.now(UTC), actor="a", action="b"))
+            holding.set()
+            threading.Event().wait(6.0)  # longer than sqlite3's default 5 s wait
+
+    writer = threading.Thread(target=long_save)
+    writer.start()
+    holding.wait(5)
+    session_id = _save(second, "finished meanwhile")  # waits for the lock, then succeeds
+    writer.join()
+    assert second.get(session_id).name == "finished meanwhile" and len(second.audit()) == 1
+    first.engine.dispose()
+    second.engine.dispose()
 
 
 def test_default_database_is_a_sqlite_file_in_the_data_folder(tmp_path: Path, monkeypatch) -> None:
