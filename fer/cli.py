@@ -192,6 +192,8 @@ def _analyze(args: argparse.Namespace) -> int:
         f"dominant expression: {summary['dominant'] or 'no faces found'}; "
         f"{summary['speed_x_realtime']}x real time"
     )
+    for warning in summary.get("input_warnings") or []:
+        print(f"warning: {warning}", file=sys.stderr)
     for path in result.outputs.values():
         print(f"wrote {path}")
     return 0

@@ -74,7 +74,8 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
             )
         except VideoError as error:
             video_path.unlink(missing_ok=True)
-            st.error(f"This file could not be analysed: {error}. Check that it plays in a video player.")
+            reason = str(error).replace(video_path.name, plain(uploaded.name))  # the teacher's file, not our copy
+            st.error(f"This file could not be analysed: {reason}. Check that it plays in a video player.")
         except OutputError as error:
             st.error(f"The results could not be written: {error}. Check the free disk space.")
         except Exception as error:  # shown in the page, never as a traceback; nothing was stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +47,9 @@ def store() -> SessionStore:
     A database that cannot be opened stops the page with a message saying what to check.
     """
     try:
-        return _open_store(database_url(), str(data_dir()), retention_days())
+        session_store = _open_store(database_url())
+        _purge_when_due(session_store, data_dir(), retention_days())
+        return session_store
     except RetentionSettingError as error:
         st.error(f"The app's settings need fixing: {error}.")
         st.stop()
@@ -66,7 +69,7 @@ def live_processor() -> LiveProcessor:
     from fer.engine.live import LiveProcessor
 
     if "live_processor" not in st.session_state:
-        st.session_state["live_processor"] = LiveProcessor(classifier(), store=store())
+        st.session_state["live_processor"] = LiveProcessor(classifier(), store=store(), rows_dir=data_dir() / "live")
     return st.session_state["live_processor"]
 
 
@@ -80,8 +83,22 @@ def rtc_configuration() -> dict:
 
 
 @st.cache_resource
-def _open_store(url: str, data_folder: str, days: float) -> SessionStore:
-    """Expired uploads and exports are removed whenever a database is first opened in this process."""
-    session_store = SessionStore(url)
-    purge_expired(session_store, Path(data_folder) / "uploads", days)
-    return session_store
+def _open_store(url: str) -> SessionStore:
+    return SessionStore(url)
+
+
+PURGE_EVERY_S = 3600.0
+
+
+@st.cache_resource
+def _last_purge() -> dict[str, float]:
+    """When this server process last removed expired files (shared by every visitor)."""
+    return {"at": -PURGE_EVERY_S}
+
+
+def _purge_when_due(session_store: SessionStore, data_folder: Path, days: float) -> None:
+    """Expired uploads and exports go when a server starts and then at most an hour later, while it runs."""
+    last = _last_purge()
+    if time.monotonic() - last["at"] >= PURGE_EVERY_S:
+        last["at"] = time.monotonic()
+        purge_expired(session_store, data_folder / "uploads", days, sessions_dir=data_folder / "sessions")

@@ -113,7 +113,11 @@ def analyze_video(
                     on_progress(Progress(frames_analysed, last_time, info.duration_s, elapsed))
         timeline, tracks, numbers = aggregator.finish(analyzer.static.static_ids())
         processing_s = time.perf_counter() - started
-        duration_s = max(info.duration_s, last_time + settings.every / info.fps)
+        decoded_until_s = last_time + settings.every / info.fps
+        cut_short = _cut_short(info.duration_s, decoded_until_s)
+        if cut_short:
+            numbers["input_warnings"].append(cut_short)
+        duration_s = decoded_until_s if cut_short else max(info.duration_s, decoded_until_s)
         summary = {
             "source": Path(path).name,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -124,6 +128,8 @@ def analyze_video(
             "rotation": info.rotation,
             "frames_analysed": frames_analysed,
             "corrupt_frames": video.corrupt_frames,
+            "truncated": bool(cut_short),
+            "declared_duration_s": round(info.duration_s, 3),
             **numbers,
             "settings": settings.to_dict(),
             "model_version": classifier.version,
@@ -149,6 +155,16 @@ def analyze_video(
         tracks=tracks,
         summary=summary,
         outputs=outputs,
+    )
+
+
+def _cut_short(declared_s: float, decoded_until_s: float) -> str | None:
+    """A warning when the frames end well before the duration the file declares (a copy or upload cut off)."""
+    if declared_s <= 0 or decoded_until_s >= declared_s - max(1.0, 0.02 * declared_s):
+        return None
+    return (
+        f"The recording says it lasts {declared_s:.0f} s but its frames end at {decoded_until_s:.0f} s: it looks "
+        "cut short (an interrupted copy or upload). Only the part that could be read was analysed."
     )
 
 

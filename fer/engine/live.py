@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import av
@@ -81,7 +82,10 @@ class LiveProcessor:
         detector: FaceDetector | None = None,
         store: SessionSink | None = None,
         idle_save_s: float = IDLE_SAVE_S,
+        rows_dir: Path | None = None,
     ) -> None:
+        """``rows_dir``: where per-face rows wait until the session is saved (the app's data folder, so they are
+        under its retention and never in a shared temp folder); the system temp folder if None."""
         self.settings = settings or AnalysisSettings(detect_every=1)  # 640x480 leaves time to detect every frame
         self.analyzer = FrameAnalyzer(classifier, self.settings, detector)
         self.model_version = classifier.version
@@ -94,7 +98,9 @@ class LiveProcessor:
         self._closed = threading.Event()
         self.paused = False
         # per-face rows wait on disk until the session is saved: memory stays flat however long it runs
-        self._rows_file = tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="")  # noqa: SIM115
+        if rows_dir is not None:
+            rows_dir.mkdir(parents=True, exist_ok=True)
+        self._rows_file = tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="", dir=rows_dir)  # noqa: SIM115
         self.reset()
 
     def reset(self) -> None:
@@ -216,6 +222,8 @@ class LiveProcessor:
                 face_rows=face_rows,
                 **owner,
             )
+            self._rows_file.seek(0)  # the rows are in the database now: none wait on disk
+            self._rows_file.truncate()
             return self._saved_id
 
     def save_if_idle(self) -> int | None:

@@ -36,8 +36,18 @@ def retention_days() -> float:
     return days
 
 
-def purge_expired(store: SessionStore, uploads_dir: Path, days: float, now: datetime | None = None) -> int:
-    """Remove expired session artefact folders and uploads; returns how many files or folders went."""
+ORPHAN_AGE = timedelta(days=1)  # a folder no session names, this old, was left by a killed analysis
+
+
+def purge_expired(
+    store: SessionStore,
+    uploads_dir: Path,
+    days: float,
+    now: datetime | None = None,
+    sessions_dir: Path | None = None,
+) -> int:
+    """Remove expired session artefact folders and uploads, and the folders of analyses killed before they were
+    stored (in ``sessions_dir``, once a day old: younger ones may be running); returns how many went."""
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=days)
     removed = 0
@@ -50,6 +60,13 @@ def purge_expired(store: SessionStore, uploads_dir: Path, days: float, now: date
         for upload in uploads_dir.iterdir():
             if upload.is_file() and upload.stat().st_mtime < cutoff.timestamp():
                 upload.unlink(missing_ok=True)
+                removed += 1
+    if sessions_dir is not None and sessions_dir.is_dir():
+        named = {Path(s.artifacts_dir).resolve() for s in store.list() if s.artifacts_dir}
+        for folder in sessions_dir.iterdir():
+            old = folder.stat().st_mtime < (now - ORPHAN_AGE).timestamp()
+            if folder.is_dir() and old and folder.resolve() not in named:
+                shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
     return removed
 

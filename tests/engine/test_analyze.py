@@ -252,3 +252,18 @@ def test_a_face_too_small_to_read_is_tracked_but_gets_no_expression_anywhere(tmp
     assert summary["unreadable_reasons"]["small"] == len(detections)
     assert summary["quality"]["face_px"]["session"]["median"] < 36
     assert any("px across" in warning for warning in summary["input_warnings"])
+
+
+def test_a_recording_cut_short_is_analysed_up_to_the_cut_and_flagged(tmp_path: Path, capsys) -> None:
+    whole = write_face_clip(tmp_path / "whole.mp4", frames=28, fps=8.0)
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.5)])  # the file's header still says 3.5 s
+    assert main(["analyze", str(cut), "--out", str(tmp_path / "out"), "--no-video"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["truncated"] is True and summary["declared_duration_s"] == pytest.approx(3.5, abs=0.1)
+    assert summary["duration_s"] < 2.8  # what was seen, not what the header claims
+    assert any("cut short" in warning for warning in summary["input_warnings"])
+    assert "warning: The recording says it lasts 4 s" in capsys.readouterr().err
+    whole_summary = analyze_video(whole, None).summary
+    assert whole_summary["truncated"] is False and not any("cut short" in w for w in whole_summary["input_warnings"])

@@ -73,15 +73,18 @@ def test_snapshot_can_blur_the_faces(processor: LiveProcessor, frames: list[np.n
 
 def test_stopping_saves_numbers_only_as_a_live_session(classifier, frames: list[np.ndarray], tmp_path: Path) -> None:
     store = SessionStore(f"sqlite:///{tmp_path / 's.db'}")
-    processor = LiveProcessor(classifier, store=store)
+    processor = LiveProcessor(classifier, store=store, rows_dir=tmp_path / "live")
     assert processor.save() is None
     processor.session_name = "Tuesday call"
     processor.owner = "alice@school.org"
     for frame in frames[:10]:
         processor.process(frame)
+    (waiting,) = (tmp_path / "live").iterdir()  # the rows wait in the data folder, not the system temp folder
     session_id = processor.save()
     assert processor.save() == session_id and len(store.list()) == 1  # saved once
+    assert waiting.stat().st_size == 0  # once stored, no row stays on disk
     processor.close()
+    assert not waiting.exists()
     stored = store.get(session_id)
     assert (stored.name, stored.source, stored.tracks, stored.frames_analysed) == ("Tuesday call", "live", 1, 10)
     assert stored.owner == "alice@school.org" and store.list(owner="bob@school.org") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -131,3 +132,20 @@ def test_deleting_removes_the_files_at_once_and_the_upload_once_no_session_uses_
     assert upload.is_file()  # the second session was made from it
     delete_files(store, store.delete(second), uploads)
     assert not (tmp_path / "second").exists() and not upload.exists()
+
+
+def test_folders_of_analyses_killed_before_they_were_stored_are_swept_once_a_day_old(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    sessions_dir = tmp_path / "sessions"
+    kept = sessions_dir / "kept"
+    _save(store, kept)
+    killed, running = sessions_dir / "killed", sessions_dir / "running"
+    for folder in (killed, running):
+        folder.mkdir(parents=True)
+        (folder / "annotated.mp4").write_bytes(b"a complete, unblurred video")
+    two_days_ago = time.time() - 2 * 86400
+    for folder in (kept, killed):
+        os.utime(folder, (two_days_ago, two_days_ago))
+    assert purge_expired(store, tmp_path / "uploads", 30.0, sessions_dir=sessions_dir) == 1
+    assert not killed.exists() and kept.is_dir() and running.is_dir()  # a young folder may be a running analysis
