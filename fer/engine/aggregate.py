@@ -67,12 +67,14 @@ class SessionAggregator:
         self._bin_track_present: set[tuple[int, int]] = set()
         self._tracks: dict[int, _TrackTotals] = {}
         self.quality = QualityMonitor()
+        self._frame_bins: set[int] = set()  # bins in which a frame was analysed: the timeline's rows
         self.last_bin = -1
 
     def add(self, detections: Detections, time_s: float, quality: np.ndarray | None = None) -> None:
         """One analysed frame's faces; ``quality`` are their readability signals, for the session's quality block."""
         time_bin = int(time_s // self.bin_s)
         self.last_bin = max(self.last_bin, time_bin)
+        self._frame_bins.add(time_bin)
         labels = detections.class_index
         rows = zip(detections.track_id, labels, detections.probs, detections.unreadable, strict=True)
         for track_id, label, probs, unreadable in rows:
@@ -87,7 +89,9 @@ class SessionAggregator:
             self.quality.add(quality, detections.track_id)
 
     def timeline(self, exclude: set[int] = frozenset(), since_s: float = 0.0) -> pd.DataFrame:
-        """One row per bin from ``since_s`` on: ``time_s, faces, share_<class>..., mean_p_<class>...``.
+        """One row per bin from ``since_s`` on in which a frame was analysed (a gap in the recording is a gap, not
+        empty rows: a file that jumps to 10^6 s stays a few rows): ``time_s, faces, faces_readable, share_<class>...,
+        mean_p_<class>...``.
 
         Each face present counts once per bin in ``faces``; the faces read at least once in
         the bin count in ``faces_readable`` with their mean probabilities over the frames
@@ -97,15 +101,14 @@ class SessionAggregator:
         session, and the frame worker waits while it does.
         """
         first_bin = max(int(since_s // self.bin_s), 0)
-        n_bins = max(self.last_bin + 1 - first_bin, 0)
-        present = [
-            key[0] - first_bin for key in self._bin_track_present if key[0] >= first_bin and key[1] not in exclude
-        ]
+        seen = np.array(sorted(b for b in self._frame_bins if b >= first_bin), np.int64)
+        n_bins = len(seen)
+        present = [key[0] for key in self._bin_track_present if key[0] >= first_bin and key[1] not in exclude]
         keys = [key for key in self._bin_track_frames if key[0] >= first_bin and key[1] not in exclude]
-        bins = np.fromiter((key[0] - first_bin for key in keys), np.int64, len(keys))
+        bins = np.searchsorted(seen, np.fromiter((key[0] for key in keys), np.int64, len(keys)))
         frames = np.fromiter((self._bin_track_frames[key] for key in keys), np.float64, len(keys))
         means = np.array([self._bin_track_probs[key] for key in keys]).reshape(-1, NUM_CLASSES) / frames[:, None]
-        faces = np.bincount(np.asarray(present, np.int64), minlength=n_bins)
+        faces = np.bincount(np.searchsorted(seen, np.asarray(present, np.int64)), minlength=n_bins)
         readable = np.bincount(bins, minlength=n_bins)
         label_counts = np.zeros((n_bins, NUM_CLASSES))
         np.add.at(label_counts, (bins, means.argmax(axis=1)), 1)
@@ -114,9 +117,7 @@ class SessionAggregator:
         with np.errstate(invalid="ignore", divide="ignore"):
             shares = label_counts / readable[:, None]
             mean_probs = prob_sums / readable[:, None]
-        frame = pd.DataFrame(
-            {"time_s": (first_bin + np.arange(n_bins)) * self.bin_s, "faces": faces, "faces_readable": readable}
-        )
+        frame = pd.DataFrame({"time_s": seen * self.bin_s, "faces": faces, "faces_readable": readable})
         frame[SHARE_COLUMNS] = shares
         frame[MEAN_COLUMNS] = mean_probs
         return frame

@@ -100,9 +100,11 @@ def analyze_video(
         analyzer = FrameAnalyzer(classifier, settings, detector)
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
         with _frame_sinks(staging, write_video, info.fps / settings.every, settings.blur) as sink:
-            frames_analysed, last_time = 0, 0.0
+            frames_analysed, last_time, longest_gap = 0, 0.0, (0.0, 0.0)
             frames = stack.enter_context(closing(prefetch(video.frames(settings.every))))
             for frame in frames:
+                if frame.time_s - last_time > longest_gap[1] - longest_gap[0]:
+                    longest_gap = (last_time, frame.time_s)
                 result = analyzer.process(frame.image, frame.time_s)
                 aggregator.add(result.faces, frame.time_s, result.quality)
                 if sink is not None:
@@ -117,6 +119,11 @@ def analyze_video(
         cut_short = _cut_short(info.duration_s, decoded_until_s)
         if cut_short:
             numbers["input_warnings"].append(cut_short)
+        if longest_gap[1] - longest_gap[0] > MAX_FRAME_GAP_S:
+            numbers["input_warnings"].append(
+                f"The recording's timestamps jump from {longest_gap[0]:.0f} s to {longest_gap[1]:.0f} s with no "
+                "frame between: its timing looks broken (a damaged or edited file). The gap is left empty."
+            )
         duration_s = decoded_until_s if cut_short else max(info.duration_s, decoded_until_s)
         summary = {
             "source": Path(path).name,
@@ -156,6 +163,9 @@ def analyze_video(
         summary=summary,
         outputs=outputs,
     )
+
+
+MAX_FRAME_GAP_S = 60.0  # frames further apart than this: the file's timing is broken or it was paused
 
 
 def _cut_short(declared_s: float, decoded_until_s: float) -> str | None:

@@ -140,8 +140,8 @@ def test_bins_follow_bin_width() -> None:
     aggregator.add(_frame({1: HAPPY}), 0.5)
     aggregator.add(_frame({1: SAD}), 5.9)
     timeline = aggregator.timeline()
-    assert timeline["time_s"].tolist() == [0.0, 2.0, 4.0]
-    assert timeline["faces"].tolist() == [1, 0, 1]
+    assert timeline["time_s"].tolist() == [0.0, 4.0]  # no frame in 2-4 s: a gap, not an empty row
+    assert timeline["faces"].tolist() == [1, 1]
 
 
 def test_reset_clears_the_session(session: SessionAggregator) -> None:
@@ -200,3 +200,13 @@ def test_a_session_with_no_face_read_has_faces_present_and_no_expression_numbers
     assert numbers["indicators"] is None
     assert numbers["quality"]["face_px"]["session"]["median"] == 12.0
     assert any("12 px across" in warning for warning in numbers["input_warnings"])
+
+
+def test_a_timestamp_far_in_the_future_adds_one_row_not_a_million() -> None:
+    """A tiny file whose last frame claims to be at 10^6 s must not make a million-row timeline."""
+    aggregator = SessionAggregator(bin_s=1.0)
+    for time_s in (0.0, 0.04, 0.08, 1_000_000.0):
+        aggregator.add(_frame({1: HAPPY}), time_s)
+    timeline = aggregator.timeline()
+    assert timeline["time_s"].tolist() == [0.0, 1_000_000.0] and timeline["faces"].tolist() == [1, 1]
+    assert aggregator.timeline(since_s=999_990.0)["time_s"].tolist() == [1_000_000.0]

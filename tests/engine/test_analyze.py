@@ -267,3 +267,19 @@ def test_a_recording_cut_short_is_analysed_up_to_the_cut_and_flagged(tmp_path: P
     assert "warning: The recording says it lasts 4 s" in capsys.readouterr().err
     whole_summary = analyze_video(whole, None).summary
     assert whole_summary["truncated"] is False and not any("cut short" in w for w in whole_summary["input_warnings"])
+
+
+def test_a_timestamp_jump_to_a_million_seconds_stays_small_and_is_flagged(tmp_path: Path) -> None:
+    clip = tmp_path / "jump.mkv"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for index, pts in enumerate([0, 1, 2, 3, 4, 25_000_000]):  # the last frame claims 10^6 s
+            frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 40 * index, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = pts, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    result = analyze_video(clip, tmp_path / "out")
+    timeline = pd.read_csv(tmp_path / "out" / "timeline.csv")
+    assert timeline["time_s"].tolist() == [0.0, 1_000_000.0]  # two rows, not a million
+    assert any("timestamps jump from 0 s to 1000000 s" in w for w in result.summary["input_warnings"])
