@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--detector-size", type=_positive_int, help="shrink frames to this longer side for detection (faster)"
     )
+    analyze.add_argument(
+        "--max-side",
+        type=_positive_int,
+        help="read videos larger than this (longer side) scaled down to it: bounded memory (default 1920)",
+    )
     analyze.add_argument("--blur", action="store_true", help="blur every detected face in annotated.mp4")
     analyze.add_argument("--no-video", action="store_true", help="skip annotated.mp4 (faster)")
     return parser
@@ -173,6 +178,7 @@ def _analyze(args: argparse.Namespace) -> int:
         "threshold": args.threshold,
         "detect_every": args.detect_every,
         "detector_max_side": args.detector_size,
+        "max_side": args.max_side,
     }
     settings = AnalysisSettings(blur=args.blur, **{name: value for name, value in given.items() if value is not None})
     bar_format = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"

@@ -31,7 +31,7 @@ from fer.engine.outputs import (
     write_timeline_csv,
 )
 from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer, FrameResult
-from fer.engine.video_io import Frame, H264Writer, VideoInfo, VideoReader
+from fer.engine.video_io import Frame, H264Writer, VideoInfo, VideoReader, capped_scale
 
 
 class AnalysisCancelled(Exception):  # noqa: N818 - it is a signal, not an error
@@ -101,7 +101,7 @@ def analyze_video(
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
         with _frame_sinks(staging, write_video, info.fps / settings.every, settings.blur) as sink:
             frames_analysed, last_time, longest_gap = 0, 0.0, (0.0, 0.0)
-            frames = stack.enter_context(closing(prefetch(video.frames(settings.every))))
+            frames = stack.enter_context(closing(prefetch(video.frames(settings.every, settings.max_side))))
             for frame in frames:
                 if frame.time_s - last_time > longest_gap[1] - longest_gap[0]:
                     longest_gap = (last_time, frame.time_s)
@@ -133,6 +133,7 @@ def analyze_video(
             "width": info.width,
             "height": info.height,
             "rotation": info.rotation,
+            "analysis_scale": round(capped_scale(info, settings.max_side), 4),  # < 1: read smaller (max_side)
             "frames_analysed": frames_analysed,
             "corrupt_frames": video.corrupt_frames,
             "truncated": bool(cut_short),
@@ -195,7 +196,7 @@ def _frame_sinks(
             encode = stack.enter_context(BackgroundConsumer(lambda job: writer.write(annotator.annotate(*job))))
 
         def sink(frame: Frame, result: FrameResult) -> None:
-            rows.write(frame.index, frame.time_s, result.faces)
+            rows.write(frame.index, frame.time_s, result.faces, frame.scale)
             if encode is not None:
                 encode((frame.image, result.faces, result.detected.xyxy))
 

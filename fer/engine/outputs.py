@@ -85,8 +85,9 @@ class DetectionsCsv:
         self._writer = csv.writer(handle)
         self._writer.writerow(DETECTION_COLUMNS)
 
-    def write(self, frame_index: int, time_s: float, faces: Detections) -> None:
-        xywh = np.column_stack([faces.xyxy[:, :2], faces.wh]).astype(np.float64).round(1)
+    def write(self, frame_index: int, time_s: float, faces: Detections, scale: float = 1.0) -> None:
+        """``scale``: image pixels per source pixel of the frame analysed; boxes are written in source pixels."""
+        xywh = (np.column_stack([faces.xyxy[:, :2], faces.wh]).astype(np.float64) / scale).round(1)
         probabilities = faces.probs.astype(np.float64).round(4)
         rows = zip(
             faces.track_id, xywh, faces.score, probabilities, faces.labels, faces.unreadable_reasons, strict=True

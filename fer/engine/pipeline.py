@@ -31,6 +31,9 @@ class AnalysisSettings:
     threshold: float = 0.3  # minimum face score to keep a track; a new face needs threshold + 0.2
     detect_every: int = 3  # run the detector on every K-th analysed frame, track in between
     detector_max_side: int | None = None  # shrink frames to this longer side for detection; None = native
+    # Read larger videos scaled to this longer side: memory stays bounded for 4K/8K (measured in the README);
+    # no shared clip is larger, so their analysis is unchanged. None = native.
+    max_side: int | None = 1920
     crop_margin: float = DEFAULT_MARGIN
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -46,6 +49,8 @@ class AnalysisSettings:
             raise ValueError("bin_s must be positive")
         if self.detector_max_side is not None and self.detector_max_side < 32:
             raise ValueError(f"detector size must be at least 32 px, got {self.detector_max_side}")
+        if self.max_side is not None and self.max_side < 64:
+            raise ValueError(f"max_side must be at least 64 px, got {self.max_side}")
 
     def to_dict(self) -> dict:
         return asdict(self)

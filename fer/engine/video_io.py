@@ -42,6 +42,13 @@ class Frame:
     index: int  # 0-based position among the source's decodable frames (= source index unless packets were lost)
     time_s: float  # seconds from the first frame
     image: np.ndarray  # BGR, upright
+    scale: float = 1.0  # image pixels per source pixel (< 1 when a large video is read at a capped size)
+
+
+def capped_scale(info: VideoInfo, max_side: int | None) -> float:
+    """Image pixels per source pixel when frames are read at most ``max_side`` on their longer side."""
+    longer = max(info.width, info.height)
+    return max_side / longer if max_side and longer > max_side else 1.0
 
 
 class VideoReader:
@@ -106,10 +113,16 @@ class VideoReader:
             width, height = height, width
         return VideoInfo(width, height, fps, duration, frame_count, rotation, stream.codec_context.name)
 
-    def frames(self, every: int = 1) -> Iterator[Frame]:
-        """Every ``every``-th decodable frame, upright, with its timestamp in seconds. Call once."""
+    def frames(self, every: int = 1, max_side: int | None = None) -> Iterator[Frame]:
+        """Every ``every``-th decodable frame, upright, with its timestamp in seconds. Call once.
+
+        With ``max_side``, a video whose longer side exceeds it is scaled down as it is decoded (FFmpeg's
+        area filter), so memory per frame stays bounded for 4K and 8K input.
+        """
         if every < 1:
             raise ValueError("every must be >= 1")
+        scale = capped_scale(self.info, max_side)
+        size = {}
         first, self._first = self._first, None
         if first is None:
             raise RuntimeError("frames() can only be iterated once per reader")
@@ -118,7 +131,11 @@ class VideoReader:
         for index, frame in enumerate(itertools.chain([first], self._decoder)):
             if index % every == 0:
                 time_s = float((frame.pts - start) * time_base) if frame.pts is not None else index / self.info.fps
-                yield Frame(index, max(time_s, 0.0), _upright(frame.to_ndarray(format="bgr24"), frame.rotation))
+                if scale != 1.0:  # the stored (not yet upright) size, even for H.264 output
+                    size = {"width": round(frame.width * scale / 2) * 2, "height": round(frame.height * scale / 2) * 2}
+                    size["interpolation"] = "AREA"
+                image = _upright(frame.to_ndarray(format="bgr24", **size), frame.rotation)
+                yield Frame(index, max(time_s, 0.0), image, scale)
 
     def _decoded(self) -> Iterator[av.VideoFrame]:
         """Decoded frames; packets FFmpeg rejects are counted in ``corrupt_frames`` and skipped.

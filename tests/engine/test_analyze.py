@@ -16,7 +16,7 @@ from fer.cli import main
 from fer.engine.analyze import AnalysisCancelled, Progress, analyze_video
 from fer.engine.outputs import DETECTION_COLUMNS, OUTPUT_NAMES
 from fer.engine.pipeline import AnalysisSettings
-from fer.engine.video_io import VideoError
+from fer.engine.video_io import VideoError, VideoReader
 from fer.labels import CLASSES
 from tests.conftest import VIDEOS, needs_videos, write_face_clip
 
@@ -283,3 +283,29 @@ def test_a_timestamp_jump_to_a_million_seconds_stays_small_and_is_flagged(tmp_pa
     timeline = pd.read_csv(tmp_path / "out" / "timeline.csv")
     assert timeline["time_s"].tolist() == [0.0, 1_000_000.0]  # two rows, not a million
     assert any("timestamps jump from 0 s to 1000000 s" in w for w in result.summary["input_warnings"])
+
+
+def test_a_large_video_is_read_at_a_capped_size_and_its_boxes_stay_in_source_pixels(tmp_path: Path) -> None:
+    import cv2
+
+    from fer.engine.video_io import H264Writer
+    from tests.conftest import portrait
+
+    clip = tmp_path / "large.mp4"
+    with H264Writer(clip, 10.0) as writer:
+        canvas = np.full((1200, 2400, 3), 90, np.uint8)
+        canvas[300:900, 1000:1512] = cv2.resize(portrait(), (512, 600))
+        for _ in range(8):
+            writer.write(canvas)
+    results, boxes = {}, {}
+    for name, max_side in (("native", None), ("capped", 600)):
+        settings = AnalysisSettings(max_side=max_side, detect_every=1)
+        results[name] = analyze_video(clip, tmp_path / name, settings, write_video=False).summary
+        boxes[name] = pd.read_csv(tmp_path / name / "detections.csv")[["x", "y", "w", "h"]].median().to_numpy()
+    assert results["native"]["analysis_scale"] == 1.0 and results["capped"]["analysis_scale"] == 0.25
+    # the same face, in source pixels (the box of a face a quarter the size is a few source pixels looser)
+    np.testing.assert_allclose(boxes["capped"], boxes["native"], rtol=0.1)
+    assert results["capped"]["width"] == 2400  # the summary describes the source
+    with VideoReader(clip) as video:
+        frame = next(video.frames(max_side=600))
+    assert frame.image.shape == (300, 600, 3) and frame.scale == 0.25
