@@ -64,7 +64,7 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
                 video_path,
                 name=name or Path(uploaded.name).stem,
                 store=store,
-                sessions_dir=data_dir() / "sessions",
+                data_folder=data_dir(),
                 settings=settings,
                 classifier=resources.classifier(),
                 source_name=uploaded.name,
@@ -93,7 +93,7 @@ session_id = st.session_state.get("analysed_session")
 stored = resources.store().get(session_id, viewer.scope) if session_id is not None else None
 if stored is not None:
     st.success(f"Session “{plain(stored.name)}” is saved; it is listed in Reports.")
-    folder = Path(stored.artifacts_dir) if stored.artifacts_dir else None
+    folder = stored.artifacts(data_dir())
     if folder and (folder / ANNOTATED_VIDEO).is_file():
         st.video(str(folder / ANNOTATED_VIDEO))
     session_view.headline(stored)

@@ -101,4 +101,4 @@ def _purge_when_due(session_store: SessionStore, data_folder: Path, days: float)
     last = _last_purge()
     if time.monotonic() - last["at"] >= PURGE_EVERY_S:
         last["at"] = time.monotonic()
-        purge_expired(session_store, data_folder / "uploads", days, sessions_dir=data_folder / "sessions")
+        purge_expired(session_store, data_folder, days)

@@ -39,7 +39,7 @@ def delete_session(stored: StoredSession, viewer: Viewer) -> None:
     """Remove a session's rows and, at once, its files (the upload too, unless another session was made from it);
     recorded in the audit log."""
     deleted = store().delete(stored.id, viewer.scope)
-    delete_files(store(), deleted, data_dir() / "uploads")
+    delete_files(store(), deleted, data_dir())
     store().record(viewer.owner, "delete", stored.id, f"{stored.name} (owner {stored.owner})")
     session_tables.clear()
 

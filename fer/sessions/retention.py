@@ -39,30 +39,29 @@ def retention_days() -> float:
 ORPHAN_AGE = timedelta(days=1)  # a folder no session names, this old, was left by a killed analysis
 
 
-def purge_expired(
-    store: SessionStore,
-    uploads_dir: Path,
-    days: float,
-    now: datetime | None = None,
-    sessions_dir: Path | None = None,
-) -> int:
-    """Remove expired session artefact folders and uploads, and the folders of analyses killed before they were
-    stored (in ``sessions_dir``, once a day old: younger ones may be running); returns how many went."""
+def purge_expired(store: SessionStore, data_folder: Path, days: float, now: datetime | None = None) -> int:
+    """Remove expired session folders and uploads, and the folders of analyses killed before they were stored
+    (once a day old: younger ones may be running); returns how many went. Nothing outside ``data_folder`` is
+    ever touched."""
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=days)
     removed = 0
     expired = [s for s in store.list() if s.artifacts_dir and s.created < cutoff]
     for stored in expired:
-        shutil.rmtree(stored.artifacts_dir, ignore_errors=True)
-        removed += 1
+        folder = stored.artifacts(data_folder)
+        if folder is not None and folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
     store.clear_artifacts_dir(s.id for s in expired)
-    if uploads_dir.is_dir():
-        for upload in uploads_dir.iterdir():
+    uploads = data_folder / "uploads"
+    if uploads.is_dir():
+        for upload in uploads.iterdir():
             if upload.is_file() and upload.stat().st_mtime < cutoff.timestamp():
                 upload.unlink(missing_ok=True)
                 removed += 1
-    if sessions_dir is not None and sessions_dir.is_dir():
-        named = {Path(s.artifacts_dir).resolve() for s in store.list() if s.artifacts_dir}
+    sessions_dir = data_folder / "sessions"
+    if sessions_dir.is_dir():
+        named = {kept.resolve() for s in store.list() if (kept := s.artifacts(data_folder))}
         for folder in sessions_dir.iterdir():
             old = folder.stat().st_mtime < (now - ORPHAN_AGE).timestamp()
             if folder.is_dir() and old and folder.resolve() not in named:
@@ -71,11 +70,12 @@ def purge_expired(
     return removed
 
 
-def delete_files(store: SessionStore, deleted: StoredSession, uploads_dir: Path) -> None:
+def delete_files(store: SessionStore, deleted: StoredSession, data_folder: Path) -> None:
     """A deleted session's files go at once: its annotated video and exports, and its upload unless another
     session was made from the same file."""
-    if deleted.artifacts_dir:
-        shutil.rmtree(deleted.artifacts_dir, ignore_errors=True)
+    folder = deleted.artifacts(data_folder)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
     if deleted.source_sha256 and not store.shares_source(deleted.source_sha256):
-        for upload in uploads_dir.glob(f"{deleted.source_sha256}*"):
+        for upload in (data_folder / "uploads").glob(f"{deleted.source_sha256}*"):
             upload.unlink(missing_ok=True)

@@ -57,8 +57,16 @@ class StoredSession:
     model_version: str
     settings: dict
     summary: dict
-    artifacts_dir: str | None  # annotated video and exports, removed after the retention period
+    artifacts_dir: str | None  # annotated video and exports (relative to the data folder); removed after retention
     owner: str = LOCAL_OWNER
+
+    def artifacts(self, data_folder: Path) -> Path | None:
+        """The folder of the session's files inside ``data_folder``, or None: gone, or a path outside it (from a
+        database of another or a moved data folder), which the app never reads or deletes."""
+        if not self.artifacts_dir:
+            return None
+        folder = data_folder / self.artifacts_dir  # an absolute stored path (older sessions) stays as it is
+        return folder if folder.resolve().is_relative_to(data_folder.resolve()) else None
 
 
 class SessionStore:

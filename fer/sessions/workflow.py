@@ -51,7 +51,7 @@ def analyse_and_store(
     *,
     name: str,
     store: SessionStore,
-    sessions_dir: Path,
+    data_folder: Path,
     settings: AnalysisSettings,
     classifier: EmotionClassifier,
     source_name: str | None = None,
@@ -59,8 +59,9 @@ def analyse_and_store(
     on_progress: Callable[[Progress], None] | None = None,
     owner: str = LOCAL_OWNER,
 ) -> tuple[int, SessionResult]:
-    """Analyse ``video`` into a new folder under ``sessions_dir`` and store the session; returns (id, result)."""
-    artifacts = sessions_dir / uuid.uuid4().hex
+    """Analyse ``video`` into a new folder under ``data_folder/sessions`` and store the session (the folder
+    relative to the data folder, so a moved data folder keeps working); returns (id, result)."""
+    artifacts = data_folder / "sessions" / uuid.uuid4().hex
     try:
         result = analyze_video(video, artifacts, settings, on_progress=on_progress, classifier=classifier)
         face_rows = pd.read_csv(artifacts / DETECTIONS_CSV, chunksize=50_000)
@@ -73,7 +74,7 @@ def analyse_and_store(
             face_rows=face_rows,
             source_name=source_name,
             source_sha256=source_sha256,
-            artifacts_dir=artifacts,
+            artifacts_dir=artifacts.relative_to(data_folder),
             owner=owner,
         )
     except BaseException:

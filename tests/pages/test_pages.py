@@ -92,7 +92,7 @@ def test_reports_lists_renders_and_deletes_a_session(data_folder: Path, face_cli
     assert "Maths, period 2" in app.multiselect[0].format_func(app.multiselect[0].value[0])
     assert len(app.get("vega_lite_chart")) >= 4
     (stored,) = SessionStore().list()
-    assert Path(stored.artifacts_dir).is_dir() and list((data_folder / "uploads").iterdir())
+    assert stored.artifacts(data_folder).is_dir() and list((data_folder / "uploads").iterdir())
     next(b for b in app.button if b.label == "Delete this session").click()
     app.run()
     assert any("Delete this session for good?" in w.value for w in app.warning)
@@ -107,7 +107,7 @@ def test_reports_lists_renders_and_deletes_a_session(data_folder: Path, face_cli
     assert SessionStore().list() == []
     assert any("No sessions yet" in i.value for i in app.info)
     # its files go at once, not at the retention date: the annotated video and exports, and the upload
-    assert not Path(stored.artifacts_dir).exists() and not list((data_folder / "uploads").iterdir())
+    assert not stored.artifacts(data_folder).exists() and not list((data_folder / "uploads").iterdir())
     assert SessionStore().audit()["action"].tolist() == ["delete"]
 
 
@@ -146,7 +146,7 @@ def test_a_bad_retention_setting_is_a_message_on_every_page_and_purges_nothing(
         if page != "pages/analyse.py":
             assert any("FER_RETENTION_DAYS='-1' must be a positive number of days" in e.value for e in app.error)
     (stored,) = SessionStore().list()
-    assert Path(stored.artifacts_dir).is_dir()  # nothing was deleted
+    assert stored.artifacts(data_folder).is_dir()  # nothing was deleted
 
 
 def test_home_lists_recent_sessions(data_folder: Path, face_clip: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def test_expired_files_are_removed_and_the_numbers_kept(store: SessionStore, tmp
     os.utime(uploads / "folder", (0, 0))  # only files are uploads
     timelines = {i: store.timeline(i) for i in (old_id, no_files_id, new_id)}
 
-    removed = purge_expired(store, uploads, DAYS, now=cutoff + timedelta(days=DAYS))
+    removed = purge_expired(store, tmp_path, DAYS, now=cutoff + timedelta(days=DAYS))
 
     assert removed == 2  # the old session's folder and one upload
     assert not Path(old.artifacts_dir).exists() and store.get(old_id).artifacts_dir is None
@@ -93,8 +94,8 @@ def test_expired_files_are_removed_and_the_numbers_kept(store: SessionStore, tmp
 def test_purging_twice_removes_nothing_more(store: SessionStore, tmp_path: Path) -> None:
     session_id = _save(store, tmp_path / "artifacts")
     now = store.get(session_id).created + timedelta(days=DAYS, seconds=1)
-    assert purge_expired(store, tmp_path / "no-uploads-yet", DAYS, now=now) == 1
-    assert purge_expired(store, tmp_path / "no-uploads-yet", DAYS, now=now) == 0
+    assert purge_expired(store, tmp_path, DAYS, now=now) == 1
+    assert purge_expired(store, tmp_path, DAYS, now=now) == 0
     assert store.get(session_id).artifacts_dir is None
 
 
@@ -127,10 +128,10 @@ def test_deleting_removes_the_files_at_once_and_the_upload_once_no_session_uses_
     upload.write_bytes(b"recording")
     first = _save(store, tmp_path / "first", sha256="ab" * 32)
     second = _save(store, tmp_path / "second", sha256="ab" * 32)  # the same file analysed again
-    delete_files(store, store.delete(first), uploads)
+    delete_files(store, store.delete(first), tmp_path)
     assert not (tmp_path / "first").exists() and (tmp_path / "second").is_dir()
     assert upload.is_file()  # the second session was made from it
-    delete_files(store, store.delete(second), uploads)
+    delete_files(store, store.delete(second), tmp_path)
     assert not (tmp_path / "second").exists() and not upload.exists()
 
 
@@ -147,5 +148,24 @@ def test_folders_of_analyses_killed_before_they_were_stored_are_swept_once_a_day
     two_days_ago = time.time() - 2 * 86400
     for folder in (kept, killed):
         os.utime(folder, (two_days_ago, two_days_ago))
-    assert purge_expired(store, tmp_path / "uploads", 30.0, sessions_dir=sessions_dir) == 1
+    assert purge_expired(store, tmp_path, 30.0) == 1
     assert not killed.exists() and kept.is_dir() and running.is_dir()  # a young folder may be a running analysis
+
+
+def test_files_outside_the_data_folder_are_never_deleted(store: SessionStore, tmp_path: Path) -> None:
+    """A database from a moved data folder names the old, absolute place: the app leaves it alone."""
+    elsewhere = tmp_path / "original" / "sessions" / "a"
+    session_id = _save(store, elsewhere)
+    data_folder = tmp_path / "moved"
+    data_folder.mkdir()
+    now = store.get(session_id).created + timedelta(days=DAYS, seconds=1)
+    assert store.get(session_id).artifacts(data_folder) is None
+    purge_expired(store, data_folder, DAYS, now=now)
+    delete_files(store, store.get(session_id), data_folder)
+    assert (elsewhere / "annotated.mp4").is_file()
+
+
+def test_a_relative_folder_follows_the_data_folder(store: SessionStore, tmp_path: Path) -> None:
+    stored = replace(store.get(_save(store, None)), artifacts_dir="sessions/b")  # as the workflow stores it
+    assert stored.artifacts(tmp_path / "moved") == tmp_path / "moved" / "sessions" / "b"
+    assert replace(stored, artifacts_dir="../../etc").artifacts(tmp_path / "moved") is None  # never outside

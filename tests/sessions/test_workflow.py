@@ -58,12 +58,12 @@ def test_an_interrupted_upload_leaves_nothing(tmp_path: Path) -> None:
     assert list(uploads.iterdir()) == []
 
 
-def _analyse(video: Path, store: SessionStore, sessions_dir: Path, classifier, **extra: object) -> tuple:
+def _analyse(video: Path, store: SessionStore, data_folder: Path, classifier, **extra: object) -> tuple:
     return analyse_and_store(
         video,
         name="Tuesday history",
         store=store,
-        sessions_dir=sessions_dir,
+        data_folder=data_folder,
         settings=AnalysisSettings(),
         classifier=classifier,
         **extra,
@@ -72,14 +72,15 @@ def _analyse(video: Path, store: SessionStore, sessions_dir: Path, classifier, *
 
 def test_a_clip_is_analysed_and_stored(face_clip: Path, classifier, store: SessionStore, tmp_path: Path) -> None:
     session_id, result = _analyse(
-        face_clip, store, tmp_path / "sessions", classifier, source_name="face.mp4", source_sha256="cd" * 32
+        face_clip, store, tmp_path, classifier, source_name="face.mp4", source_sha256="cd" * 32
     )
     assert [s.id for s in store.list()] == [session_id]
     stored = store.get(session_id)
     assert (stored.name, stored.source, stored.source_name) == ("Tuesday history", "upload", "face.mp4")
     assert store.find_by_hash("cd" * 32).id == session_id
-    artifacts = Path(stored.artifacts_dir)
+    artifacts = stored.artifacts(tmp_path)
     assert artifacts.parent == tmp_path / "sessions" and (artifacts / DETECTIONS_CSV).is_file()
+    assert not Path(stored.artifacts_dir).is_absolute()  # stored relative: a moved data folder keeps working
     detections = pd.read_csv(artifacts / DETECTIONS_CSV)
     assert len(detections) > 0
     assert len(store.face_rows(session_id)) == len(detections)
@@ -108,7 +109,7 @@ def test_a_failed_analysis_leaves_no_folder_and_no_session(
     video, extra, error = failure(tmp_path, face_clip)
     sessions_dir = tmp_path / "sessions"
     with pytest.raises(error):
-        _analyse(video, store, sessions_dir, classifier, **extra)
+        _analyse(video, store, tmp_path, classifier, **extra)
     assert not sessions_dir.exists() or list(sessions_dir.iterdir()) == []
     assert store.list() == []
 
@@ -121,5 +122,5 @@ def test_a_failure_while_storing_removes_the_folder(
 
     monkeypatch.setattr(store, "save", fail)
     with pytest.raises(OSError, match="disk full"):
-        _analyse(face_clip, store, tmp_path / "sessions", classifier)
+        _analyse(face_clip, store, tmp_path, classifier)
     assert list((tmp_path / "sessions").iterdir()) == []
