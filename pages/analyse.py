@@ -23,7 +23,12 @@ st.caption(
     "annotated video are deleted after the retention period (see Home)."
 )
 
-uploaded = st.file_uploader("Recording", type=list(VIDEO_TYPES), help="mp4, mov, avi, mkv or webm")
+uploaded = st.file_uploader(
+    "Recording",
+    type=list(VIDEO_TYPES),
+    help="mp4, mov, avi, mkv or webm",
+    key=f"recording{st.session_state.get('uploads_done', 0)}",  # a new key once stored: the upload leaves memory
+)
 name = st.text_input("Session name", value=Path(uploaded.name).stem if uploaded else "", max_chars=MAX_NAME)
 with st.expander("Options"):
     every = st.number_input("Analyse every N-th frame", min_value=1, max_value=30, value=1)
@@ -38,7 +43,14 @@ with st.expander("Options"):
 
 if st.button("Analyse", type="primary", disabled=uploaded is None):
     store = resources.store()
-    video_path, sha256 = save_upload(uploaded, uploaded.name, data_dir() / "uploads")
+    try:
+        video_path, sha256 = save_upload(uploaded, uploaded.name, data_dir() / "uploads")
+    except OSError as error:  # a full or read-only disk: nothing was kept, nothing is lost
+        st.error(
+            f"The recording could not be saved on the server ({error.strerror or error}). Check the free disk "
+            "space and that the data folder is writable, then try again."
+        )
+        st.stop()
     earlier = store.find_by_hash(sha256, owner=viewer.owner)
     if earlier is not None and st.session_state.get("confirmed_duplicate") != sha256:
         st.session_state["pending_duplicate"] = sha256
@@ -81,9 +93,12 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
         except Exception as error:  # shown in the page, never as a traceback; nothing was stored
             st.error(f"The analysis failed ({type(error).__name__}: {error}). Nothing was stored; please try again.")
         else:
-            bar.progress(1.0, text="Done")
             st.session_state["analysed_session"] = session_id
             st.session_state.pop("pending_duplicate", None)
+            # the copy on disk is what is kept: a fresh uploader drops the upload Streamlit holds in memory,
+            # and the rerun clears the finished progress bar and the Cancel button
+            st.session_state["uploads_done"] = st.session_state.get("uploads_done", 0) + 1
+            st.rerun()
 
 if st.session_state.get("pending_duplicate") and uploaded is not None and st.button("Analyse it again anyway"):
     st.session_state["confirmed_duplicate"] = st.session_state.pop("pending_duplicate")

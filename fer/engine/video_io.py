@@ -45,6 +45,24 @@ class Frame:
     scale: float = 1.0  # image pixels per source pixel (< 1 when a large video is read at a capped size)
 
 
+# What one analysis takes on: beyond these a file is refused at once with the reason, not ground through for days.
+MAX_DURATION_S = 6 * 3600.0
+MAX_FRAMES = 6 * 3600 * 60
+MAX_PIXELS = 7680 * 4320  # 8K; larger frames cost too much to decode even when read scaled down
+
+
+def _check_limits(name: str, info: VideoInfo) -> None:
+    if info.width * info.height > MAX_PIXELS:
+        raise VideoError(f"{name}: {info.width}x{info.height} is larger than the 8K (7680x4320) the app reads")
+    if info.duration_s > MAX_DURATION_S:
+        raise VideoError(
+            f"{name}: it says it lasts {info.duration_s / 3600:.1f} h; recordings of up to "
+            f"{MAX_DURATION_S / 3600:.0f} h are analysed (split it, or check the file: its timing may be broken)"
+        )
+    if info.frame_count > MAX_FRAMES:
+        raise VideoError(f"{name}: {info.frame_count:,} frames is more than the {MAX_FRAMES:,} the app analyses")
+
+
 def capped_scale(info: VideoInfo, max_side: int | None) -> float:
     """Image pixels per source pixel when frames are read at most ``max_side`` on their longer side."""
     longer = max(info.width, info.height)
@@ -90,6 +108,7 @@ class VideoReader:
             raise VideoError(f"{self.path.name}: no decodable video frames ({reason})")
         try:
             self.info = self._probe()
+            _check_limits(self.path.name, self.info)
         except BaseException:
             self._container.close()
             raise

@@ -269,20 +269,32 @@ def test_a_recording_cut_short_is_analysed_up_to_the_cut_and_flagged(tmp_path: P
     assert whole_summary["truncated"] is False and not any("cut short" in w for w in whole_summary["input_warnings"])
 
 
-def test_a_timestamp_jump_to_a_million_seconds_stays_small_and_is_flagged(tmp_path: Path) -> None:
-    clip = tmp_path / "jump.mkv"
-    with av.open(str(clip), "w") as out:
+def _jumping_clip(path: Path, last_pts: int) -> Path:
+    """Six frames at 25 fps, the last stamped at ``last_pts`` / 25 s (a broken or edited file's timing)."""
+    with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        for index, pts in enumerate([0, 1, 2, 3, 4, 25_000_000]):  # the last frame claims 10^6 s
+        for index, pts in enumerate([0, 1, 2, 3, 4, last_pts]):
             frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 40 * index, np.uint8), format="bgr24")
             frame.pts, frame.time_base = pts, Fraction(1, 25)
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
+    return path
+
+
+def test_a_timestamp_jump_leaves_a_gap_not_thousands_of_rows_and_is_flagged(tmp_path: Path) -> None:
+    clip = _jumping_clip(tmp_path / "jump.mkv", 25 * 20_000)  # 5.6 h later
     result = analyze_video(clip, tmp_path / "out")
     timeline = pd.read_csv(tmp_path / "out" / "timeline.csv")
-    assert timeline["time_s"].tolist() == [0.0, 1_000_000.0]  # two rows, not a million
-    assert any("timestamps jump from 0 s to 1000000 s" in w for w in result.summary["input_warnings"])
+    assert timeline["time_s"].tolist() == [0.0, 20_000.0]  # two rows, not 20,000
+    assert any("timestamps jump from 0 s to 20000 s" in w for w in result.summary["input_warnings"])
+
+
+def test_a_file_claiming_a_million_seconds_is_refused_at_once_with_the_reason(tmp_path: Path) -> None:
+    clip = _jumping_clip(tmp_path / "absurd.mkv", 25_000_000)  # a 2 KB file whose last frame claims 10^6 s
+    with pytest.raises(VideoError, match=r"absurd.mkv: it says it lasts 277.8 h; recordings of up to 6 h"):
+        analyze_video(clip, tmp_path / "out")
+    assert not (tmp_path / "out" / "summary.json").exists()
 
 
 def test_a_large_video_is_read_at_a_capped_size_and_its_boxes_stay_in_source_pixels(tmp_path: Path) -> None:

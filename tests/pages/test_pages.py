@@ -55,6 +55,8 @@ def test_upload_is_analysed_stored_and_shown(data_folder: Path, face_clip: Path)
     app = _analyse(face_clip.read_bytes())
     assert not app.exception and not app.error
     assert any("is saved" in s.value for s in app.success)
+    assert not app.file_uploader[0].value  # a fresh uploader: Streamlit no longer holds the upload in memory
+    assert not app.get("progress")  # the finished progress bar is gone
     assert len(app.get("video")) == 1
     assert len(app.get("vega_lite_chart")) >= 4
     assert len(app.get("download_button")) == 4
@@ -147,6 +149,25 @@ def test_a_bad_retention_setting_is_a_message_on_every_page_and_purges_nothing(
             assert any("FER_RETENTION_DAYS='-1' must be a positive number of days" in e.value for e in app.error)
     (stored,) = SessionStore().list()
     assert stored.artifacts(data_folder).is_dir()  # nothing was deleted
+
+
+def test_a_full_disk_at_upload_is_a_message_not_a_traceback(data_folder: Path, face_clip: Path, monkeypatch) -> None:
+    import errno
+
+    import fer.sessions.workflow
+
+    def full_disk(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fer.sessions.workflow, "save_upload", full_disk)  # the page imports it on each run
+    app = AppTest.from_file(str(ROOT / "pages" / "analyse.py"), default_timeout=60).run()
+    app.file_uploader[0].set_value(("maths.mp4", face_clip.read_bytes(), "video/mp4"))
+    app.run()
+    app.button[0].click()
+    app.run()
+    assert not app.exception
+    assert any("could not be saved on the server" in e.value for e in app.error)
+    assert SessionStore().list() == []
 
 
 def test_home_lists_recent_sessions(data_folder: Path, face_clip: Path) -> None:
