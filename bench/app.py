@@ -47,7 +47,7 @@ def synthetic_hour(store: SessionStore, seconds: int = 3600, faces: int = 30) ->
         detections = Detections(boxes, np.full(faces, 0.9), np.arange(1, faces + 1), probs)
         aggregator.add(detections, float(second))
         for track, (box, p) in enumerate(zip(boxes, probs, strict=True), start=1):
-            rows.append([second, float(second), track, *box[:2], 30.0, 30.0, 0.9, *p.tolist(), "neutral"])
+            rows.append([second, float(second), track, *box[:2], 30.0, 30.0, 0.9, *p.tolist(), "neutral", 1, ""])
     summary = {
         "duration_s": float(seconds),
         "fps": 1.0,
