@@ -23,6 +23,7 @@ EXPRESSION_COLORS = {
     "neutral": "#8c8c8c",
 }
 NOT_READ_COLOR = "#d9d9d9"  # light grey on both themes: present, but no expression read
+READ_COLOR = "#9c755f"  # brown: a hue no expression uses, so "read" is never taken for one
 _SCALE = alt.Scale(domain=list(CLASSES), range=[EXPRESSION_COLORS[c] for c in CLASSES])
 _STRIP_SCALE = alt.Scale(domain=[*CLASSES, NOT_READ], range=[*(EXPRESSION_COLORS[c] for c in CLASSES), NOT_READ_COLOR])
 _COLOR = alt.Color("expression:N", title="Expression", scale=_SCALE)
@@ -72,7 +73,7 @@ def dominant_timeline(timeline: pd.DataFrame, height: int = 90) -> alt.Chart:
 def faces_over_time(timeline: pd.DataFrame, height: int = 220) -> alt.Chart:
     """Faces present per bin as one cell per second: those whose expression was read at the bottom, the faces
     present but not read in grey above them."""
-    status = alt.Scale(domain=["read", NOT_READ], range=["#4c78a8", NOT_READ_COLOR])
+    status = alt.Scale(domain=["read", NOT_READ], range=[READ_COLOR, NOT_READ_COLOR])
     most = int(timeline["faces"].max()) if len(timeline) else 0
     return (
         alt.Chart(coverage(timeline), height=height)
