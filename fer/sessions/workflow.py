@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +29,25 @@ from fer.sessions.store import SessionStore
 
 VIDEO_TYPES = ("mp4", "mov", "avi", "mkv", "webm")
 _CHUNK = 1 << 20
+
+
+_RUNNING: set[str] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+@contextmanager
+def analysis_claim(key: str) -> Iterator[bool]:
+    """Yields True for the one analysis of ``key`` (owner and SHA-256) running in this server, False for any
+    started meanwhile: with the duplicate check inside, the same file uploaded twice at once is one session."""
+    with _RUNNING_LOCK:
+        first = key not in _RUNNING
+        _RUNNING.add(key)
+    try:
+        yield first
+    finally:
+        if first:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(key)
 
 
 def save_upload(stream: BinaryIO, filename: str, uploads_dir: Path) -> tuple[Path, str]:
@@ -46,6 +68,37 @@ def save_upload(stream: BinaryIO, filename: str, uploads_dir: Path) -> tuple[Pat
     return target, digest.hexdigest()
 
 
+@dataclass
+class UnsavedSession:
+    """An analysis that finished but could not be stored (database busy, unreachable, full): everything needed
+    to store it again, its files kept in the data folder."""
+
+    result: SessionResult
+    artifacts: Path
+    fields: dict  # name, source_name, source_sha256, owner, artifacts_dir
+
+    def store_in(self, store: SessionStore) -> int:
+        """Store it (again); raises what the store raises, keeping everything for another try."""
+        face_rows = pd.read_csv(self.artifacts / DETECTIONS_CSV, chunksize=50_000)
+        result = self.result
+        return store.save(
+            source="upload",
+            summary=result.summary,
+            timeline=result.timeline,
+            tracks_table=result.tracks,
+            face_rows=face_rows,
+            **self.fields,
+        )
+
+
+class SaveFailedError(RuntimeError):
+    """The analysis is done but storing it failed; ``unsaved`` can be stored again."""
+
+    def __init__(self, unsaved: UnsavedSession, cause: Exception) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.unsaved = unsaved
+
+
 def analyse_and_store(
     video: Path,
     *,
@@ -60,24 +113,29 @@ def analyse_and_store(
     owner: str = LOCAL_OWNER,
 ) -> tuple[int, SessionResult]:
     """Analyse ``video`` into a new folder under ``data_folder/sessions`` and store the session (the folder
-    relative to the data folder, so a moved data folder keeps working); returns (id, result)."""
+    relative to the data folder, so a moved data folder keeps working); returns (id, result).
+
+    A failed or cancelled analysis leaves nothing; an analysis whose storing fails keeps its files and raises
+    ``SaveFailedError``, whose ``unsaved`` can be stored again: the work is never lost to a busy database.
+    """
     artifacts = data_folder / "sessions" / uuid.uuid4().hex
     try:
         result = analyze_video(video, artifacts, settings, on_progress=on_progress, classifier=classifier)
-        face_rows = pd.read_csv(artifacts / DETECTIONS_CSV, chunksize=50_000)
-        session_id = store.save(
-            name=name,
-            source="upload",
-            summary=result.summary,
-            timeline=result.timeline,
-            tracks_table=result.tracks,
-            face_rows=face_rows,
-            source_name=source_name,
-            source_sha256=source_sha256,
-            artifacts_dir=artifacts.relative_to(data_folder),
-            owner=owner,
-        )
     except BaseException:
         shutil.rmtree(artifacts, ignore_errors=True)
         raise
-    return session_id, result
+    fields = {
+        "name": name,
+        "source_name": source_name,
+        "source_sha256": source_sha256,
+        "artifacts_dir": artifacts.relative_to(data_folder),
+        "owner": owner,
+    }
+    unsaved = UnsavedSession(result, artifacts, fields)
+    try:
+        return unsaved.store_in(store), result
+    except ValueError:  # the input itself is refused (a name too long): nothing to keep
+        shutil.rmtree(artifacts, ignore_errors=True)
+        raise
+    except Exception as error:
+        raise SaveFailedError(unsaved, error) from error

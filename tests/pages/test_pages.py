@@ -170,6 +170,28 @@ def test_a_full_disk_at_upload_is_a_message_not_a_traceback(data_folder: Path, f
     assert SessionStore().list() == []
 
 
+def test_an_analysis_the_database_cannot_store_is_kept_and_stored_on_retry(
+    data_folder: Path, face_clip: Path, monkeypatch
+) -> None:
+    import sqlalchemy as sa
+
+    real_save = SessionStore.save
+
+    def busy(*_args: object, **_kwargs: object) -> int:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(SessionStore, "save", busy)
+    app = _analyse(face_clip.read_bytes())
+    assert not app.exception
+    assert any("could not be stored" in e.value for e in app.error) and SessionStore().list() == []
+    monkeypatch.setattr(SessionStore, "save", real_save)  # the database is back
+    next(b for b in app.button if b.label == "Store it again").click()
+    app.run()
+    assert not app.exception and any("is saved" in s.value for s in app.success)
+    (stored,) = SessionStore().list()
+    assert stored.name == "Maths, period 2" and stored.artifacts(data_folder).is_dir()
+
+
 def test_home_lists_recent_sessions(data_folder: Path, face_clip: Path) -> None:
     _analyse(face_clip.read_bytes())
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from fer.engine.analyze import AnalysisCancelled, Progress
 from fer.engine.outputs import DETECTIONS_CSV
 from fer.engine.pipeline import AnalysisSettings
 from fer.engine.video_io import VideoError
 from fer.sessions.store import SessionStore
-from fer.sessions.workflow import analyse_and_store, save_upload
+from fer.sessions.workflow import SaveFailedError, analyse_and_store, analysis_claim, save_upload
 
 
 @pytest.fixture
@@ -114,13 +115,48 @@ def test_a_failed_analysis_leaves_no_folder_and_no_session(
     assert store.list() == []
 
 
-def test_a_failure_while_storing_removes_the_folder(
+def test_a_failure_while_storing_keeps_the_analysis_so_it_can_be_stored_again(
     face_clip: Path, classifier, store: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fail(**_: object) -> int:
-        raise OSError("disk full")
+    """A database that is busy or unreachable when an hour of analysis finishes must not lose that hour."""
+    real_save = store.save
 
-    monkeypatch.setattr(store, "save", fail)
-    with pytest.raises(OSError, match="disk full"):
-        _analyse(face_clip, store, tmp_path, classifier)
+    def busy(**_: object) -> int:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(store, "save", busy)
+    with pytest.raises(SaveFailedError, match="database is locked") as failed:
+        _analyse(face_clip, store, tmp_path, classifier, source_sha256="ef" * 32)
+    unsaved = failed.value.unsaved
+    assert (unsaved.artifacts / DETECTIONS_CSV).is_file() and store.list() == []  # kept, and nothing half-stored
+    monkeypatch.setattr(store, "save", real_save)  # the database is back
+    session_id = unsaved.store_in(store)
+    stored = store.get(session_id)
+    assert stored.name == "Tuesday history" and stored.source_sha256 == "ef" * 32
+    assert stored.artifacts(tmp_path) == unsaved.artifacts and len(store.face_rows(session_id)) > 0
+
+
+def test_a_name_the_store_refuses_leaves_no_folder(
+    face_clip: Path, classifier, store: SessionStore, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="at most 200 characters"):
+        analyse_and_store(
+            face_clip,
+            name="x" * 300,
+            store=store,
+            data_folder=tmp_path,
+            settings=AnalysisSettings(),
+            classifier=classifier,
+        )
     assert list((tmp_path / "sessions").iterdir()) == []
+
+
+def test_the_same_file_analysed_twice_at_once_gets_one_analysis() -> None:
+    """Two uploads of one file at the same moment: the second is told, not analysed into a second session."""
+    with analysis_claim("alice:" + "ab" * 32) as first:
+        with analysis_claim("alice:" + "ab" * 32) as second, analysis_claim("bob:" + "ab" * 32) as other_owner:
+            assert (first, second, other_owner) == (True, False, True)
+        with analysis_claim("alice:" + "ab" * 32) as still_running:
+            assert still_running is False  # the second one leaving does not free the first one's claim
+    with analysis_claim("alice:" + "ab" * 32) as later:
+        assert later is True  # once the first is done (stored or failed), the file may be analysed again
