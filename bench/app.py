@@ -15,6 +15,7 @@ upload  - makes a 720p recording of ``--seconds`` by looping lecture_teacher.mp4
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -68,7 +69,7 @@ def synthetic_hour(store: SessionStore, seconds: int = 3600, faces: int = 30) ->
     )
 
 
-def bench_reports(repeats: int) -> None:
+def bench_reports(repeats: int, hours: float) -> None:
     from streamlit.testing.v1 import AppTest
 
     # a running server has these loaded already; the timing is the page, not imports
@@ -79,11 +80,14 @@ def bench_reports(repeats: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FER_DATA_DIR"] = tmp
         os.environ.pop("FER_DATABASE_URL", None)
-        synthetic_hour(SessionStore())
+        synthetic_hour(SessionStore(), seconds=round(hours * 3600))
         app = AppTest.from_file(str(ROOT / "pages" / "reports.py"), default_timeout=120)
+        gc.collect()
+        resident_before = _resident_mb()
         start = time.perf_counter()
         app.run()
         first = time.perf_counter() - start
+        page_mb = _resident_mb() - resident_before
         assert not app.exception, app.exception
         charts = len(app.get("vega_lite_chart"))
         reruns = []
@@ -91,8 +95,16 @@ def bench_reports(repeats: int) -> None:
             start = time.perf_counter()
             app.run()
             reruns.append(time.perf_counter() - start)
-    print(f"Reports page, 1-hour session (3,600 bins, 30 faces, 108,000 face rows), {charts} charts:")
+    seconds = round(hours * 3600)
+    session = f"{hours:g}-hour session ({seconds:,} bins, 30 faces, {seconds * 30:,} face rows)"
+    print(f"Reports page, {session}, {charts} charts:")
     print(f"  first run {first:.2f} s; cached reruns median {np.median(reruns):.2f} s over {repeats}")
+    print(f"  resident memory grew by {page_mb:.0f} MB during the first run (the session was built before)")
+
+
+def _resident_mb() -> float:
+    """Current resident set size (not the peak): what the page itself adds shows as the difference."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def bench_upload(seconds: float) -> None:
@@ -131,11 +143,13 @@ def bench_upload(seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("reports").add_argument("--repeats", type=int, default=5)
+    reports = commands.add_parser("reports")
+    reports.add_argument("--repeats", type=int, default=5)
+    reports.add_argument("--hours", type=float, default=1.0, help="length of the synthetic session")
     commands.add_parser("upload").add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
     if args.command == "reports":
-        bench_reports(args.repeats)
+        bench_reports(args.repeats, args.hours)
     else:
         bench_upload(args.seconds)
 

@@ -256,14 +256,14 @@ def test_a_name_too_long_for_the_database_is_refused_before_anything_is_stored(s
     assert store.get(session_id).name == "y" * 200
 
 
-def test_sqlite_lets_a_second_writer_wait_for_a_long_save_instead_of_failing(tmp_path: Path) -> None:
-    """Two analyses finishing while a large session is being saved: all are stored."""
+def test_sessions_saved_while_a_long_save_holds_the_database_are_all_stored(database_url: str) -> None:
+    """Two analyses finishing while a large session is being saved: all are stored, on SQLite and PostgreSQL."""
     import threading
 
-    url = f"sqlite:///{tmp_path / 'busy.db'}"
-    first, second = SessionStore(url), SessionStore(url)
-    with first.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    first, second = SessionStore(database_url), SessionStore(database_url)
+    if first.engine.dialect.name == "sqlite":
+        with first.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     holding = threading.Event()
 
     def long_save() -> None:
@@ -275,9 +275,17 @@ def test_sqlite_lets_a_second_writer_wait_for_a_long_save_instead_of_failing(tmp
     writer = threading.Thread(target=long_save)
     writer.start()
     holding.wait(5)
-    session_id = _save(second, "finished meanwhile")  # waits for the lock, then succeeds
+    results: list[int] = []
+    others = [
+        threading.Thread(target=lambda n=n: results.append(_save(second, f"finished meanwhile {n}"))) for n in (1, 2)
+    ]
+    for other in others:  # two at once, each waiting for the lock on SQLite (PostgreSQL locks rows, not tables)
+        other.start()
+    for other in others:
+        other.join()
     writer.join()
-    assert second.get(session_id).name == "finished meanwhile" and len(second.audit()) == 1
+    assert sorted(second.get(i).name for i in results) == ["finished meanwhile 1", "finished meanwhile 2"]
+    assert len(second.audit()) == 1
     first.engine.dispose()
     second.engine.dispose()
 
