@@ -108,11 +108,14 @@ class FrameAnalyzer:
             height, width = image.shape[:2]
             faces.xyxy = faces.xyxy.clip(0, [width, height, width, height]).astype(np.float32)
         crops = face_crops(image, faces.xyxy, self.settings.crop_margin)
-        faces48 = np.stack([to_gray48(crop) for crop in crops]) if crops else np.empty((0, INPUT_SIZE, INPUT_SIZE))
+        # each crop to 48x48 once: readability measures it and the classifier reads the same array
+        faces48 = (
+            np.stack([to_gray48(crop) for crop in crops]) if crops else np.empty((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+        )
         crop_px = faces.wh.max(axis=1) * (1 + 2 * self.settings.crop_margin) if len(faces) else np.empty(0)
-        quality = self.readability.assess(faces, faces48.astype(np.uint8), crop_px)
+        quality = self.readability.assess(faces, faces48, crop_px)
         probs = np.full(faces.probs.shape, np.nan, np.float32)
-        probs[faces.readable] = self.classifier.predict(faces48[faces.readable].astype(np.uint8))
+        probs[faces.readable] = self.classifier.predict(faces48[faces.readable])
         faces.probs = probs
         self.readability.mark_uncertain(faces)
         faces.probs[~faces.readable] = np.nan

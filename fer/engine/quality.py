@@ -48,14 +48,16 @@ class QualityMonitor:
             name: {"session": _quartiles(signals[:, column]), "training": reference[name]}
             for column, name in enumerate(QUALITY_SIGNALS)
         }
-        return {"quality": quality, "input_warnings": input_warnings(signals, class_shares, reference)}
+        warnings = input_warnings(signals, class_shares, reference, ReadabilityConfig.load())
+        return {"quality": quality, "input_warnings": warnings}
 
 
-def input_warnings(signals: np.ndarray, class_shares: dict[str, float] | None, reference: dict) -> list[str]:
+def input_warnings(
+    signals: np.ndarray, class_shares: dict[str, float] | None, reference: dict, config: ReadabilityConfig
+) -> list[str]:
     """Where the session's faces fall outside what the model was validated on, what that means and what to do."""
     if len(signals) == 0:
         return []
-    config = ReadabilityConfig.load()
     face_px, yaw, pitch, brightness, contrast, sharpness = signals.T
     warnings = []
     if np.mean(face_px < config.min_face_px) >= MOSTLY:

@@ -22,29 +22,29 @@ def _shares(**shares: float) -> dict[str, float]:
 
 
 def test_faces_like_the_training_data_raise_no_warning() -> None:
-    assert input_warnings(_signals(50), _shares(happy=0.4, neutral=0.6), REFERENCE) == []
+    assert input_warnings(_signals(50), _shares(happy=0.4, neutral=0.6), REFERENCE, CONFIG) == []
 
 
 def test_each_condition_outside_the_validated_range_is_explained_with_what_to_do() -> None:
-    warnings = " ".join(input_warnings(_signals(50, face_px=13.0), None, REFERENCE))
+    warnings = " ".join(input_warnings(_signals(50, face_px=13.0), None, REFERENCE, CONFIG))
     assert "13 px across" in warnings and f"{CONFIG.min_face_px:.0f} px" in warnings and "closer" in warnings
-    warnings = " ".join(input_warnings(_signals(50, pitch_deg=CONFIG.max_pitch_deg + 10), None, REFERENCE))
+    warnings = " ".join(input_warnings(_signals(50, pitch_deg=CONFIG.max_pitch_deg + 10), None, REFERENCE, CONFIG))
     assert "looking down" in warnings
-    warnings = " ".join(input_warnings(_signals(50, yaw_deg=CONFIG.max_abs_yaw_deg + 10), None, REFERENCE))
+    warnings = " ".join(input_warnings(_signals(50, yaw_deg=CONFIG.max_abs_yaw_deg + 10), None, REFERENCE, CONFIG))
     assert "turned away" in warnings
-    assert "blurred" in " ".join(input_warnings(_signals(50, sharpness=0.01), None, REFERENCE))
-    assert "darker" in " ".join(input_warnings(_signals(50, brightness=20.0), None, REFERENCE))
+    assert "blurred" in " ".join(input_warnings(_signals(50, sharpness=0.01), None, REFERENCE, CONFIG))
+    assert "darker" in " ".join(input_warnings(_signals(50, brightness=20.0), None, REFERENCE, CONFIG))
 
 
 def test_a_few_odd_faces_do_not_warn() -> None:
     signals = np.vstack([_signals(40), _signals(10, face_px=13.0)])
-    assert input_warnings(signals, None, REFERENCE) == []
+    assert input_warnings(signals, None, REFERENCE, CONFIG) == []
 
 
 def test_a_session_read_as_mostly_sad_is_flagged_but_a_smiling_one_is_not() -> None:
-    sad = " ".join(input_warnings(_signals(50), _shares(sad=0.93, neutral=0.07), REFERENCE))
+    sad = " ".join(input_warnings(_signals(50), _shares(sad=0.93, neutral=0.07), REFERENCE, CONFIG))
     assert "Sad was read on 93%" in sad and "check the recording" in sad
-    assert input_warnings(_signals(50), _shares(happy=0.85, neutral=0.15), REFERENCE) == []
+    assert input_warnings(_signals(50), _shares(happy=0.85, neutral=0.15), REFERENCE, CONFIG) == []
 
 
 def test_the_sample_stays_bounded_and_leaves_out_static_tracks() -> None:
