@@ -19,6 +19,8 @@ import pytest
 from tests.app_server import running_app
 from tests.conftest import CHROMIUM, VIDEOS, needs_videos
 
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"
 
@@ -152,16 +154,29 @@ def _fake_camera_browser(playwright, tmp_path: Path):
 
 
 def _start_live_stream(page, app_url: str, session_name: str):
-    """Open Live, name the session, press START and wait until the panel sees the face; returns the iframe."""
+    """Open Live, name the session, press START and wait until the panel sees the face; returns the iframe.
+
+    The WebRTC connection between chromium and the server's aiortc sometimes never carries a frame on a loaded
+    2-core machine (seen in about one full CI run in three; never when the test runs alone). One restart of
+    the stream is allowed for that; the face must still be found and analysed, and a screenshot is kept.
+    """
     page.goto(f"{app_url}/live")
     name_box = page.get_by_label("Session name")
     name_box.fill(session_name)
     name_box.press("Enter")
     webrtc = page.frame_locator("iframe[title*='webrtc']").first
-    webrtc.get_by_role("button", name="START").click(timeout=90_000)
-    faces_now = page.locator("[data-testid='stMetric']").filter(has_text="Faces now")
-    faces_now.get_by_text("1", exact=True).wait_for(timeout=90_000)
-    return webrtc
+    faces_now = page.locator("[data-testid='stMetric']").filter(has_text="Faces now").get_by_text("1", exact=True)
+    for attempt in (1, 2):
+        webrtc.get_by_role("button", name="START").click(timeout=90_000)
+        try:
+            faces_now.wait_for(timeout=60_000 * attempt)
+            return webrtc
+        except playwright_api.TimeoutError:
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"live_no_face_{attempt}_{session_name.replace(' ', '_')}.png"))
+            if attempt == 2:
+                raise
+            webrtc.get_by_role("button", name="STOP").click(timeout=30_000)
 
 
 def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_url: str, tmp_path: Path) -> None:
