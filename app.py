@@ -1,8 +1,8 @@
-"""Streamlit entry point: page set-up, the sign-in gate and routing only; the pages live in pages/."""
+"""Streamlit entry point: page set-up, the sign-in gate, routing, and a database that breaks as a message."""
 
 import streamlit as st
 
-from fer.app import access
+from fer.app import access, resources
 
 st.set_page_config(page_title="Classroom expressions", page_icon="🙂", layout="wide")
 
@@ -19,4 +19,9 @@ else:
         st.Page(f"pages/{path}.py", title=title, icon=f":material/{icon}:") for path, (title, icon) in PAGES.items()
     ]
     navigation = st.navigation(pages)
-navigation.run()
+try:
+    navigation.run()
+except Exception as error:  # the database breaking while the app runs is a message on any page, not a traceback
+    if (problem := resources.database_problem(error)) is None:
+        raise
+    st.error(problem)

@@ -94,7 +94,9 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
                 video_path.unlink(missing_ok=True)
                 reason = str(error).replace(video_path.name, plain(uploaded.name))  # the teacher's file, not our copy
                 st.error(f"This file could not be analysed: {reason}. Check that it plays in a video player.")
-            except OutputError as error:
+            except OutputError as error:  # e.g. the disk filled up midway: its partial results are gone already
+                if not store.shares_source(sha256):  # and the upload too, to give the room back (a retry re-uploads)
+                    video_path.unlink(missing_ok=True)
                 st.error(f"The results could not be written: {error}. Check the free disk space.")
             except SaveFailedError as error:  # the analysis is done: keep it for another try
                 st.session_state["unsaved"] = error.unsaved

@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas.errors
 import sqlalchemy.exc
 import streamlit as st
 
 from fer.sessions.retention import RetentionSettingError, purge_expired, retention_days
-from fer.sessions.store import SessionStore, data_dir, database_url
+from fer.sessions.store import DamagedDatabaseError, SessionStore, damage, data_dir, database_url, file_name
 
 if TYPE_CHECKING:
     from fer.engine.classifier import EmotionClassifier
@@ -53,12 +54,44 @@ def store() -> SessionStore:
     except RetentionSettingError as error:
         st.error(f"The app's settings need fixing: {error}.")
         st.stop()
+    except DamagedDatabaseError as error:
+        st.error(damaged_message(str(error)))
+        st.stop()
     except (sqlalchemy.exc.SQLAlchemyError, OSError, RuntimeError) as error:
         st.error(
             f"The session database could not be opened ({type(error).__name__}: {error}). "
             "Check FER_DATABASE_URL, that the database server is running, and that the data folder is writable."
         )
         st.stop()
+
+
+def damaged_message(reason: str) -> str:
+    name = file_name(database_url())
+    return (
+        f"The session database cannot be read: {reason}. No session can be shown or stored until it is repaired. "
+        f"Whoever runs this app can restore {name} from a backup, or keep what can still be read with "
+        f"`sqlite3 {name} .recover | sqlite3 recovered.db` and put that in its place; then restart the app."
+    )
+
+
+def database_problem(error: BaseException) -> str | None:
+    """The message for an error that came from the session database while a page read it (a file damaged or a
+    server gone since the app opened it); None for any other error."""
+    if reason := damage(error):
+        if "is damaged" not in reason:
+            reason = f"{file_name(database_url())} is damaged ({reason})"
+        return damaged_message(reason)
+    cause: BaseException | None = error
+    for _ in range(10):
+        if cause is None:
+            break
+        if isinstance(cause, (sqlalchemy.exc.SQLAlchemyError, pandas.errors.DatabaseError)):
+            return (
+                f"The session database did not answer ({type(cause).__name__}). Try again in a moment; if this "
+                "stays, check that the database server is running and the data folder is readable."
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def live_processor() -> LiveProcessor:
@@ -84,7 +117,13 @@ def rtc_configuration() -> dict:
 
 @st.cache_resource
 def _open_store(url: str) -> SessionStore:
-    return SessionStore(url)
+    session_store = SessionStore(url)
+    try:
+        session_store.check()  # a damaged file is said at once, not when a page first reads the broken part
+    except BaseException:
+        session_store.engine.dispose()
+        raise
+    return session_store
 
 
 PURGE_EVERY_S = 3600.0

@@ -15,6 +15,7 @@ The schema is versioned; ``fer.sessions.migrations`` upgrades an older database 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,34 @@ def data_dir() -> Path:
 def database_url() -> str:
     """``$FER_DATABASE_URL``, else a SQLite file in the data folder."""
     return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{data_dir() / 'sessions.db'}"
+
+
+class DamagedDatabaseError(RuntimeError):
+    """The SQLite file is damaged (a failing disk, a copy made while it was written, a file overwritten):
+    sessions can be neither read nor stored until it is restored or recovered."""
+
+
+def file_name(url: str) -> str:
+    """A SQLite database's file name (what to restore), or "the database" for a server."""
+    return Path(url.split("///", 1)[-1]).name if url.startswith("sqlite") else "the database"
+
+
+def damage(error: BaseException | None) -> str | None:
+    """What SQLite said if ``error``, or what caused it, says its file is damaged (not busy, locked or missing);
+    None otherwise."""
+    for _ in range(10):
+        if error is None:
+            return None
+        if isinstance(error, DamagedDatabaseError):
+            return str(error)
+        if isinstance(error, sqlite3.DatabaseError):
+            name = getattr(error, "sqlite_errorname", "") or ""
+            # SQLITE_CORRUPT (and its extended codes), SQLITE_NOTADB; or text no valid file holds
+            if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "Could not decode to UTF-8" in str(error):
+                return str(error).split("\n")[0][:200]
+            return None
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return None
 
 
 @dataclass(frozen=True)
@@ -81,7 +110,29 @@ class SessionStore:
         self.engine = sa.create_engine(self.url, connect_args={"timeout": 60} if sqlite else {})
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_foreign_keys)
-        upgrade(self.engine)
+        try:
+            upgrade(self.engine)
+        except sa.exc.DBAPIError as error:
+            if reason := damage(error):
+                raise DamagedDatabaseError(f"{file_name(self.url)} is damaged ({reason})") from error
+            raise
+
+    def check(self) -> None:
+        """Raise ``DamagedDatabaseError`` if SQLite finds its file damaged. ``PRAGMA quick_check`` reads every
+        page (0.13 s for 39 MB, three 1-hour sessions, on the 2-core dev machine), so the app runs it once, when
+        it opens the database. Other databases check themselves."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        try:
+            with self.engine.connect() as connection:
+                problems = [str(row[0]) for row in connection.exec_driver_sql("PRAGMA quick_check(1)")]
+        except sa.exc.DBAPIError as error:
+            if reason := damage(error):
+                raise DamagedDatabaseError(f"{file_name(self.url)} is damaged ({reason})") from error
+            raise
+        if problems != ["ok"]:
+            first = " ".join(problems[0].split())[:200] if problems else "no answer"
+            raise DamagedDatabaseError(f"{file_name(self.url)} is damaged ({first})")
 
     def save(
         self,

@@ -8,6 +8,7 @@ database is untouched.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import shutil
 import threading
@@ -22,7 +23,7 @@ import pandas as pd
 
 from fer.engine.analyze import Progress, SessionResult, analyze_video
 from fer.engine.classifier import EmotionClassifier
-from fer.engine.outputs import DETECTIONS_CSV
+from fer.engine.outputs import DETECTIONS_CSV, OutputError
 from fer.engine.pipeline import AnalysisSettings
 from fer.sessions.migrations import LOCAL_OWNER
 from fer.sessions.store import SessionStore
@@ -30,6 +31,13 @@ from fer.sessions.store import SessionStore
 VIDEO_TYPES = ("mp4", "mov", "avi", "mkv", "webm")
 _CHUNK = 1 << 20
 
+
+# errors that can only come from writing: the data folder's disk, not the video, is at fault
+_DISK_ERRORS = {
+    errno.ENOSPC: "the server's disk is full",
+    errno.EDQUOT: "the data folder's disk quota is used up",
+    errno.EROFS: "the data folder's disk became read-only",
+}
 
 _RUNNING: set[str] = set()
 _RUNNING_LOCK = threading.Lock()
@@ -115,14 +123,18 @@ def analyse_and_store(
     """Analyse ``video`` into a new folder under ``data_folder/sessions`` and store the session (the folder
     relative to the data folder, so a moved data folder keeps working); returns (id, result).
 
-    A failed or cancelled analysis leaves nothing; an analysis whose storing fails keeps its files and raises
+    A failed or cancelled analysis leaves nothing (a disk that fills up midway raises ``OutputError``, as one
+    that cannot be written at the start does); an analysis whose storing fails keeps its files and raises
     ``SaveFailedError``, whose ``unsaved`` can be stored again: the work is never lost to a busy database.
     """
     artifacts = data_folder / "sessions" / uuid.uuid4().hex
     try:
         result = analyze_video(video, artifacts, settings, on_progress=on_progress, classifier=classifier)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(artifacts, ignore_errors=True)
+        if isinstance(error, OSError) and not isinstance(error, OutputError) and error.errno in _DISK_ERRORS:
+            # the disk filled up (or became read-only) midway: the same error as an unwritable folder at the start
+            raise OutputError(f"{_DISK_ERRORS[error.errno]} ({error.strerror})") from error
         raise
     fields = {
         "name": name,

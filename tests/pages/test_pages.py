@@ -151,22 +151,29 @@ def test_a_bad_retention_setting_is_a_message_on_every_page_and_purges_nothing(
     assert stored.artifacts(data_folder).is_dir()  # nothing was deleted
 
 
-def test_a_full_disk_at_upload_is_a_message_not_a_traceback(data_folder: Path, face_clip: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "code, says", [("ENOSPC", "No space left on device"), ("EROFS", "Read-only file system")], ids=["full", "read-only"]
+)
+def test_a_full_or_read_only_disk_at_upload_is_a_message_not_a_traceback(
+    code: str, says: str, data_folder: Path, face_clip: Path, monkeypatch
+) -> None:
     import errno
+    import os
 
     import fer.sessions.workflow
 
-    def full_disk(*_args: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def unwritable(*_args: object) -> None:
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
 
-    monkeypatch.setattr(fer.sessions.workflow, "save_upload", full_disk)  # the page imports it on each run
+    monkeypatch.setattr(fer.sessions.workflow, "save_upload", unwritable)  # the page imports it on each run
     app = AppTest.from_file(str(ROOT / "pages" / "analyse.py"), default_timeout=60).run()
     app.file_uploader[0].set_value(("maths.mp4", face_clip.read_bytes(), "video/mp4"))
     app.run()
     app.button[0].click()
     app.run()
     assert not app.exception
-    assert any("could not be saved on the server" in e.value for e in app.error)
+    (message,) = [e.value for e in app.error]
+    assert "could not be saved on the server" in message and says in message and "writable" in message
     assert SessionStore().list() == []
 
 
@@ -219,3 +226,127 @@ def test_live_page_renders_its_controls_without_a_camera(data_folder: Path, monk
     app.run()
     assert any("No frame has been analysed yet" in i.value for i in app.info)
     assert {m.label for m in app.metric} >= {"Faces now", "Processed fps"}
+
+
+def _disk_fills_after(monkeypatch, target: object, attribute: str, calls: int) -> list[int]:
+    """Make ``target.attribute`` raise ENOSPC from its ``calls``-th call on; returns the call counter."""
+    import errno
+
+    real = getattr(target, attribute)
+    count = [0]
+
+    def write(*args: object, **kwargs: object) -> object:
+        count[0] += 1
+        if count[0] >= calls:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, attribute, write)
+    return count
+
+
+@pytest.mark.parametrize("writer", ["annotated video", "detections"])
+def test_a_disk_filling_up_during_the_analysis_is_a_message_and_stores_nothing(
+    writer: str, data_folder: Path, face_clip: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from fer.engine.outputs import DetectionsCsv
+    from fer.engine.video_io import H264Writer
+    from tests.conftest import write_face_clip
+
+    _analyse(face_clip.read_bytes(), name="Stored before")  # a session already stored must not be touched
+    (before,) = SessionStore().list()
+    rows_before = len(SessionStore().face_rows(before.id))
+    other = write_face_clip(tmp_path / "other.mp4", fps=12.0).read_bytes()  # another file: no duplicate question
+    target = H264Writer if writer == "annotated video" else DetectionsCsv
+    calls = _disk_fills_after(monkeypatch, target, "write", 5)
+    app = _analyse(other, filename="physics.mp4", name="Physics")
+    assert calls[0] >= 5  # the disk filled midway, after frames were written
+    assert not app.exception
+    (message,) = [e.value for e in app.error]
+    assert "could not be written" in message and "No space left on device" in message and "disk space" in message
+    assert [s.name for s in SessionStore().list()] == ["Stored before"]  # nothing half-stored
+    assert len(SessionStore().face_rows(before.id)) == rows_before
+    assert before.artifacts(data_folder).is_dir()
+    assert [p.name for p in (data_folder / "sessions").iterdir()] == [Path(before.artifacts_dir).name]
+    assert not list(data_folder.rglob(".partial*")) and not list(data_folder.rglob("*.partial*"))
+    assert [p.name for p in (data_folder / "uploads").iterdir()] == [f"{before.source_sha256}.mp4"]  # room given back
+
+
+def _damage(database: Path, how: str) -> None:
+    """Damage a SQLite file as a failing disk or a stray write would, its write-ahead log merged in first."""
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    data = bytearray(database.read_bytes())
+    if how == "garbage":  # nothing of a database left
+        data = bytearray(b"\x13\x37 not a database any more " * (len(data) // 26 + 1))[: len(data)]
+    elif how == "middle":  # its middle half overwritten: the header and the schema page are intact
+        start, end = len(data) // 4, 3 * len(data) // 4
+        data[start:end] = (b"\xde\xad\xbe\xef" * (len(data) // 4))[: end - start]
+    else:  # every page but the first (the schema): any table read fails
+        data[4096:] = b"\xde\xad\xbe\xef" * ((len(data) - 4096) // 4)
+    database.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def routed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages run through app.py's navigation as in a server that has served its first request.
+
+    AppTest forgets before every run that app.py's ``st.navigation`` turned the old ``pages/``-folder
+    routing off, so each run would start on the bare page, whose ``use_app_navigation`` reruns it through
+    app.py, dropping a button press on the way. A real server forgets it never.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    real_init = PagesManager.__init__
+
+    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _every_page(clip_bytes: bytes) -> dict[str, AppTest]:
+    """Home, Reports, and Analyse once a recording is uploaded and Analyse pressed, all run through app.py."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    pages = {"home": app}
+    reports = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    pages["reports"] = reports.switch_page("pages/reports.py").run()
+    analyse = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    analyse.switch_page("pages/analyse.py").run()
+    analyse.file_uploader[0].set_value(("physics.mp4", clip_bytes, "video/mp4"))
+    analyse.run()
+    next(b for b in analyse.button if b.label == "Analyse").click()
+    pages["analyse"] = analyse.run()
+    return pages
+
+
+@pytest.mark.parametrize("how", ["garbage", "middle", "after-opening"])
+def test_a_damaged_database_is_an_error_message_on_every_page(
+    how: str, data_folder: Path, face_clip: Path, tmp_path: Path, routed: None
+) -> None:
+    from fer.app.resources import _open_store
+    from tests.conftest import write_face_clip
+
+    _analyse(face_clip.read_bytes())
+    _analyse(write_face_clip(tmp_path / "two.mp4", fps=12.0).read_bytes(), name="Second")
+    url = f"sqlite:///{data_folder / 'sessions.db'}"
+    _open_store(url).engine.dispose()
+    if how != "after-opening":
+        _open_store.clear()  # a server started on the damaged file
+    _damage(data_folder / "sessions.db", how)  # after-opening: the server opened it healthy; it breaks meanwhile
+    other = write_face_clip(tmp_path / "three.mp4", fps=8.0).read_bytes()
+    # what SQLite says: at opening, of the header, or of the pages its quick check reads; later, of a page read
+    reason = {"garbage": "file is not a database", "middle": "btreeInitPage", "after-opening": "malformed"}
+    for page, app in _every_page(other).items():
+        assert not app.exception, page
+        (message,) = [e.value for e in app.error]
+        assert message.startswith("The session database cannot be read: sessions.db is damaged ("), page
+        assert reason[how] in message and "restore sessions.db from a backup" in message, page
+        assert "SELECT" not in message and str(data_folder) not in message, page  # no SQL, no server path
+        assert not app.success and not app.get("vega_lite_chart"), page
+    assert len(list(data_folder.glob("sessions/*/annotated.mp4"))) == 2  # the stored sessions' files are untouched
+    _open_store.clear()

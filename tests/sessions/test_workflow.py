@@ -160,3 +160,27 @@ def test_the_same_file_analysed_twice_at_once_gets_one_analysis() -> None:
             assert still_running is False  # the second one leaving does not free the first one's claim
     with analysis_claim("alice:" + "ab" * 32) as later:
         assert later is True  # once the first is done (stored or failed), the file may be analysed again
+
+
+def test_a_disk_filling_up_midway_is_an_output_error_and_leaves_nothing(
+    face_clip: Path, classifier, store: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from fer.engine.outputs import DetectionsCsv, OutputError
+
+    real_write = DetectionsCsv.write
+    written = [0]
+
+    def write(self: DetectionsCsv, *args: object, **kwargs: object) -> None:
+        written[0] += 1
+        if written[0] > 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(DetectionsCsv, "write", write)
+    with pytest.raises(OutputError, match=r"the server's disk is full \(No space left on device\)") as failed:
+        _analyse(face_clip, store, tmp_path, classifier)
+    assert isinstance(failed.value.__cause__, OSError) and failed.value.__cause__.errno == errno.ENOSPC
+    assert written[0] == 6 and store.list() == []
+    assert list((tmp_path / "sessions").iterdir()) == []  # no folder, no staging folder, no partial video
