@@ -8,7 +8,7 @@ import streamlit as st
 from fer.app import access, resources, session_view
 from fer.app.markdown import plain
 from fer.engine.analyze import Progress
-from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV, OutputError
+from fer.engine.outputs import OutputError
 from fer.engine.pipeline import AnalysisSettings
 from fer.engine.video_io import VideoError
 from fer.sessions.store import MAX_NAME, data_dir
@@ -19,8 +19,9 @@ viewer = access.current()
 st.title("Analyse a video")
 st.caption(
     "Upload a lecture recording. It is analysed on this server: faces are found, their expressions "
-    "classified and followed over time. Only numbers are stored, never face images; the upload and the "
-    "annotated video are deleted after the retention period (see Home)."
+    "classified and followed over time. The session database keeps numbers only, never a face image; the "
+    "upload and the annotated video (which show faces, unless you blur them below) are files deleted after the "
+    "retention period (see Home)."
 )
 
 uploaded = st.file_uploader(
@@ -134,29 +135,13 @@ if st.session_state.get("pending_duplicate") and uploaded is not None and st.but
 session_id = st.session_state.get("analysed_session")
 stored = resources.store().get(session_id, viewer.scope) if session_id is not None else None
 if stored is not None:
-    st.success(f"Session “{plain(stored.name)}” is saved; it is listed in Reports.")
-    folder = stored.artifacts(data_dir())
-    if folder and (folder / ANNOTATED_VIDEO).is_file():
-        st.video(str(folder / ANNOTATED_VIDEO))
+    st.success(
+        f"Session “{plain(stored.name)}” is saved. [Open its full report](reports?session={stored.id}) for the "
+        "notable moments, lesson markers and a printable report; it stays listed in Reports."
+    )
+    st.markdown(plain(session_view.summary_paragraph(stored)))
     session_view.headline(stored)
-    session_view.session_charts(stored, key="analyse")
-    if folder and folder.is_dir():
-        st.markdown("**Downloads**")
-        columns = st.columns(4)
-        downloads = [
-            (ANNOTATED_VIDEO, "video/mp4", "Annotated video"),
-            (DETECTIONS_CSV, "text/csv", "Detections CSV"),
-            (TIMELINE_CSV, "text/csv", "Timeline CSV"),
-            (SUMMARY_JSON, "application/json", "Summary JSON"),
-        ]
-        for column, (filename, mime, label) in zip(columns, downloads, strict=True):
-            path = folder / filename
-            if path.is_file():
-                column.download_button(
-                    label,
-                    path.read_bytes(),
-                    file_name=filename,
-                    mime=mime,
-                    on_click=access.audited,
-                    args=("download_video" if filename == ANNOTATED_VIDEO else "export", stored.id, filename),
-                )
+    session_view.annotated_video(stored)
+    session_view.main_charts(stored, grouped=False, markers=resources.store().markers(stored.id), key="analyse")
+    st.markdown("**Downloads**")
+    session_view.downloads(stored)

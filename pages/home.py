@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from fer.app import access, resources
+from fer.app import access, resources, session_view
+from fer.app.clock import clock
 from fer.app.model_card import shipped_model_summary
 from fer.labels import CLASSES
 from fer.sessions.retention import retention_days
@@ -29,11 +30,12 @@ st.info(
 
 st.subheader("Privacy: what is stored, and for how long")
 st.markdown(
-    "- No face images are stored. For each face the app keeps numbers only: time, box position, an "
-    "anonymous track number, whether its expression could be read (and why not), and the seven class "
-    "probabilities when it was, in the session database.\n"
-    f"- Uploaded recordings and the annotated videos and files made from them are deleted after "
-    f"**{retention_days():g} days**; the numbers stay until you delete the session (Reports).\n"
+    "- **The session database holds numbers only, never a face image**: for each face the time, box position, "
+    "an anonymous track number, whether its expression could be read (and why not), and the seven class "
+    "probabilities when it was; lesson markers you add. The numbers stay until you delete the session (Reports).\n"
+    "- **Files that do show faces**: an uploaded recording and the annotated video made from it (faces blurred "
+    "if you chose so), with its CSV and JSON exports, are kept in the server's data folder for "
+    f"**{retention_days():g} days**, then deleted. Live sessions keep no video at all.\n"
     "- Everything runs on this server; nothing is sent to third-party services.\n"
     "- Exported videos can have every detected face blurred."
 )
@@ -50,9 +52,9 @@ if recent:
         [
             {
                 "session": s.name,
-                "when": f"{s.created:%d %b %Y %H:%M}",
+                "when": session_view.local_time(s.created, session_view.viewer_zone()),
                 "source": s.source,
-                "minutes": round(s.duration_s / 60, 1),
+                "length": clock(s.duration_s),
                 "faces": s.tracks,
                 "read": "—" if s.summary.get("readable_share") is None else f"{s.summary['readable_share']:.0%}",
                 "most common read": s.dominant or "none read",

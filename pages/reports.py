@@ -1,10 +1,13 @@
-"""Reports: one session's expressions over time, notable moments, several sessions side by side."""
+"""Reports: a stored session read in a minute (summary, expressions over time, the video at any moment, downloads),
+or several sessions compared on one lesson-time axis."""
 
+import pandas as pd
 import streamlit as st
 
-from fer.app import access, report, resources, session_view
+from fer.app import access, clock, report, resources, session_view
 from fer.app.markdown import plain
-from fer.sessions.store import MAX_NAME
+from fer.sessions.migrations import MAX_MARKER_LABEL
+from fer.sessions.store import MAX_NAME, StoredSession
 
 resources.use_app_navigation()
 viewer = access.current()
@@ -20,67 +23,147 @@ labels = {
     s.id: f"{s.name} · {s.created:%d %b %Y %H:%M} · {s.source}" + (f" · {s.owner}" if show_owner else "")
     for s in sessions
 }
+asked = st.query_params.get("session")  # the Analyse page links here with ?session=ID
+first = int(asked) if asked and asked.isdigit() and int(asked) in labels else sessions[0].id
 chosen = st.multiselect(
     "Sessions (pick two or more to compare)",
     options=list(labels),
-    default=[sessions[0].id],
+    default=[first],
     format_func=labels.get,
     max_selections=4,
 )
 if not chosen:
     st.stop()
-smoothing = st.slider("Smoothing (seconds)", min_value=1, max_value=60, value=5, help="moving average of the shares")
+view = st.segmented_control(
+    "Expressions",
+    list(session_view.VIEWS),
+    default="Seven expressions",
+    help="Grouped: positive (happy), neutral, surprise, negative (angry, disgust, fear, sad).",
+)
+grouped = session_view.VIEWS.get(view or "Seven expressions", False)
+
+
+def single(stored: StoredSession) -> None:
+    st.markdown(plain(session_view.session_when(stored)))
+    st.markdown(plain(session_view.summary_paragraph(stored)))
+    session_view.headline(stored)
+    markers = store.markers(stored.id)
+    start_key = f"video_start_{stored.id}"
+    clicked = session_view.main_charts(stored, grouped, markers, key="single")
+    if clicked is not None:
+        st.session_state[start_key] = clicked
+    _timeline, _bars, found = session_view.session_tables(stored.id, session_view.cache_key(stored))
+    video, side = st.columns([3, 2], gap="large")
+    with side:
+        st.markdown("**Notable moments**")
+        if found.empty:
+            st.caption("No sudden, sustained change in the observed expressions (20 percentage points or more).")
+        for index, moment in enumerate(found.itertuples()):
+            go, text = st.columns([1, 4], vertical_alignment="center")
+            if go.button(f"▶ {moment.time}", key=f"moment{index}", help="Play the video from here"):
+                st.session_state[start_key] = moment.time_s
+            text.markdown(plain(moment.description))
+        st.caption("Click a bar of the chart, or a moment, to play the video from there.")
+    with video:
+        start = float(st.session_state.get(start_key, 0.0))
+        if session_view.annotated_video(stored, start) and start:
+            st.caption(f"From {clock.clock(start)}")
+    with st.expander("Lesson markers"):
+        marker_editor(stored, markers)
+    if st.toggle("Show each face over time", help="One row per anonymous face"):
+        session_view.face_strips(stored, key="single")
+    st.markdown("**Downloads**")
+    printable = (
+        "Printable report (HTML)",
+        lambda: session_view.printable_html(stored, grouped, markers),
+        f"report_{stored.id}.html",
+        "text/html",
+    )
+    session_view.downloads(stored, extra=[printable])
+    with st.expander("Rename or delete this session"):
+        manage(stored)
+
+
+def marker_editor(stored: StoredSession, markers: pd.DataFrame) -> None:
+    """Markers a teacher adds ("quiz" at 12:30): every chart and the printable report show them."""
+    for row in markers.itertuples():
+        label, remove = st.columns([5, 1], vertical_alignment="center")
+        label.markdown(f"{clock.clock(row.time_s)} · {plain(row.label)}")
+        if remove.button("Remove", key=f"unmark{row.id}"):
+            store.delete_marker(stored.id, int(row.id), owner=viewer.scope)
+            st.rerun()
+    with st.form("add_marker", clear_on_submit=True, border=False):
+        when, what, add = st.columns([1, 3, 1], vertical_alignment="bottom")
+        at = when.text_input("Time (m:ss)", placeholder="12:30")
+        label = what.text_input("Label", placeholder="quiz", max_chars=MAX_MARKER_LABEL)
+        if add.form_submit_button("Add marker"):
+            try:
+                store.add_marker(stored.id, clock.parse_clock(at), label, owner=viewer.scope)
+            except ValueError as error:
+                st.error(str(error).capitalize())
+            else:
+                st.rerun()
+
+
+def manage(stored: StoredSession) -> None:
+    new_name = st.text_input("Name", value=stored.name, key="rename", max_chars=MAX_NAME)
+    if st.button("Rename") and new_name.strip() and new_name != stored.name:
+        store.rename(stored.id, new_name, owner=viewer.scope)
+        st.rerun()
+    if st.session_state.get("confirm_delete") != stored.id:
+        if st.button("Delete this session", type="secondary"):
+            st.session_state["confirm_delete"] = stored.id
+            st.rerun()
+        return
+    st.warning(
+        "Delete this session for good? Its numbers, and at once its annotated video, exports and "
+        "upload (unless another session was made from the same file), cannot be brought back."
+    )
+    confirm, cancel = st.columns(2)
+    if confirm.button("Yes, delete it", type="primary"):
+        session_view.delete_session(stored, viewer)
+        st.session_state.pop("confirm_delete", None)
+        st.rerun()
+    if cancel.button("Keep it"):
+        st.session_state.pop("confirm_delete", None)
+        st.rerun()
+
+
+def compare(picked: list[StoredSession]) -> None:
+    """Sessions one above the other on one time axis (lesson time, or each stretched to 0-100 %), with their
+    headline numbers in one table."""
+    rows = []
+    for stored in picked:
+        read_share, _ = report.reading_summary(stored.summary)
+        groups = report.overall_group_shares(stored.summary)
+        rows.append(
+            {
+                "Session": stored.name,
+                "Length": clock.clock(stored.duration_s),
+                "Faces": stored.tracks,
+                "Read": None if read_share is None else read_share,
+                "Most common": stored.dominant or "none read",
+                **{group.capitalize(): groups.get(group) for group in report.GROUPS},
+            }
+        )
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={name: percent for name in ["Read", *(g.capitalize() for g in report.GROUPS)]},
+    )
+    longest = max(stored.duration_s for stored in picked)
+    for stored in picked:
+        st.markdown(f"**{plain(stored.name)}** · {clock.clock(stored.duration_s)}")
+        session_view.main_charts(
+            stored, grouped, store.markers(stored.id), key=f"compare{stored.id}", duration_s=longest
+        )
+
 
 if len(chosen) == 1:
-    stored = store.get(chosen[0], viewer.scope)
-    session_view.headline(stored)
-    session_view.session_charts(stored, smoothing_bins=smoothing, key="single")
-    timeline, _tracks, _cells = session_view.session_tables(stored.id, session_view.cache_key(stored))
-    moments = report.notable_moments(timeline)
-    st.markdown("**Notable moments**")
-    if moments.empty:
-        st.caption("No sudden change in the share of happy faces (±25 % over 10 s).")
-    else:
-        st.dataframe(moments, hide_index=True, width="stretch")
-    st.download_button(
-        "Download the timeline (CSV)",
-        timeline.to_csv(index=False),
-        file_name=f"timeline_{stored.id}.csv",
-        on_click=access.audited,
-        args=("export", stored.id, "timeline CSV"),
-    )
-    with st.expander("Rename or delete this session"):
-        new_name = st.text_input("Name", value=stored.name, key="rename", max_chars=MAX_NAME)
-        if st.button("Rename") and new_name.strip() and new_name != stored.name:
-            store.rename(stored.id, new_name, owner=viewer.scope)
-            st.rerun()
-        if st.session_state.get("confirm_delete") != stored.id:
-            if st.button("Delete this session", type="secondary"):
-                st.session_state["confirm_delete"] = stored.id
-                st.rerun()
-        else:
-            st.warning(
-                "Delete this session for good? Its numbers, and at once its annotated video, exports and "
-                "upload (unless another session was made from the same file), cannot be brought back."
-            )
-            confirm, cancel = st.columns(2)
-            if confirm.button("Yes, delete it", type="primary"):
-                session_view.delete_session(stored, viewer)
-                st.session_state.pop("confirm_delete", None)
-                st.rerun()
-            if cancel.button("Keep it"):
-                st.session_state.pop("confirm_delete", None)
-                st.rerun()
+    single(store.get(chosen[0], viewer.scope))
 else:
-    columns = st.columns(len(chosen))
-    for column, session_id in zip(columns, chosen, strict=True):
-        with column:
-            stored = store.get(session_id, viewer.scope)
-            st.subheader(plain(stored.name))
-            session_view.headline(stored)
-            session_view.session_charts(stored, smoothing_bins=smoothing, key=f"compare{session_id}")
+    compare([store.get(session_id, viewer.scope) for session_id in chosen])
 
-st.caption(
-    "Charts show observed facial expressions of the group, not feelings, engagement or any judgement of a "
-    "person. Faces are anonymous tracks; pictures and posters that never change are left out."
-)
+st.caption(session_view.WORDING_NOTE)

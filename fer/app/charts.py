@@ -1,7 +1,8 @@
-"""Altair charts for the Reports and Analyse pages: one function per chart, data in, chart out.
+"""Altair charts for the Reports, Analyse and Live pages: one function per chart, data in, chart out.
 
-One fixed colour per expression (the same in every chart), mid-tone colours
-that read on light and dark themes, and tooltips with the exact values.
+One fixed colour per expression (the same in every chart), mid-tone colours that read on light and dark themes,
+lesson time as m:ss (h:mm:ss past an hour) on every axis, and tooltips with the exact values. Charts of one
+session share the x scale and a fixed y-axis width, so they line up one above the other.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from fer.app.report import NOT_READ, coverage, dominant_per_bin
-from fer.engine.aggregate import long_shares
+from fer.app.clock import clock, ticks
+from fer.app.report import EXPRESSION_ORDER, GROUP_ORDER, NOT_READ
 from fer.labels import CLASSES
 
 EXPRESSION_COLORS = {
@@ -22,79 +23,123 @@ EXPRESSION_COLORS = {
     "surprise": "#17becf",
     "neutral": "#8c8c8c",
 }
+GROUP_COLORS = {"negative": "#d62728", "surprise": "#17becf", "neutral": "#8c8c8c", "positive": "#f2b701"}
 NOT_READ_COLOR = "#d9d9d9"  # light grey on both themes: present, but no expression read
 READ_COLOR = "#9c755f"  # brown: a hue no expression uses, so "read" is never taken for one
+MARKER_COLOR = "#e377c2"  # pink: no expression uses it
+Y_AXIS_WIDTH = 70  # px, the same on every chart of a session so their time axes line up
 _SCALE = alt.Scale(domain=list(CLASSES), range=[EXPRESSION_COLORS[c] for c in CLASSES])
 _STRIP_SCALE = alt.Scale(domain=[*CLASSES, NOT_READ], range=[*(EXPRESSION_COLORS[c] for c in CLASSES), NOT_READ_COLOR])
 _COLOR = alt.Color("expression:N", title="Expression", scale=_SCALE)
-_TIME = alt.X("time_s:Q", title="Time (s)")
 _UNIT = alt.Scale(domain=[0, 1])
+SELECTION = "at"  # the name of the click selection on the main chart: the page reads the clicked time from it
 
 
-def shares_over_time(timeline: pd.DataFrame, height: int = 320) -> alt.Chart:
-    """Stacked area: the share of the faces read showing each expression, per time bin (gaps: none read)."""
-    return _stacked_shares(long_shares(timeline), _TIME, "time (s)", height)
+def _clock_expression(long: bool) -> str:
+    """A Vega expression printing ``datum.value`` seconds as m:ss, or h:mm:ss when ``long``."""
+
+    def two_digits(value: str) -> str:
+        return f"(({value}) < 10 ? '0' : '') + ({value})"
+
+    seconds = two_digits("floor(datum.value) % 60")
+    if long:
+        return f"floor(datum.value / 3600) + ':' + {two_digits('floor(datum.value / 60) % 60')} + ':' + {seconds}"
+    return f"floor(datum.value / 60) + ':' + {seconds}"
 
 
-def _stacked_shares(data: pd.DataFrame, x: alt.X, time_title: str, height: int) -> alt.Chart:
-    """(time_s, expression, share) rows as a stacked area over ``x``."""
-    return (
-        alt.Chart(data, height=height)
-        .mark_area()
-        .encode(
-            x,
-            alt.Y("share:Q", title="Share of faces read", stack="zero", axis=alt.Axis(format="%"), scale=_UNIT),
-            _COLOR,
-            order=alt.Order("expression:N"),
-            tooltip=[alt.Tooltip("time_s:Q", title=time_title), "expression:N", alt.Tooltip("share:Q", format=".0%")],
-        )
-    )
+def time_axis(duration_s: float, field: str = "time_s", title: str | None = "Lesson time") -> alt.X:
+    """Lesson time from 0 to the end, with ticks on round clock times labelled m:ss (h:mm:ss past an hour)."""
+    end = max(duration_s, 1.0)
+    axis = alt.Axis(values=ticks(end), labelExpr=_clock_expression(end >= 3600), grid=False)
+    return alt.X(f"{field}:Q", title=title, scale=alt.Scale(domain=[0, end], nice=False), axis=axis)
 
 
-def dominant_timeline(timeline: pd.DataFrame, height: int = 90) -> alt.Chart:
-    """One coloured cell per bin: the most common expression then."""
-    data = dominant_per_bin(timeline)
-    bin_s = float(timeline["time_s"].diff().median()) if len(timeline) > 1 else 1.0
-    data["end_s"] = data["time_s"] + bin_s
-    return (
-        alt.Chart(data, height=height)
+def _with_clock(data: pd.DataFrame, duration_s: float, field: str = "time_s") -> pd.DataFrame:
+    """Adds ``at``: the time as the axis prints it, for tooltips."""
+    long = duration_s >= 3600
+    return data.assign(at=[clock(t, long) for t in data[field]])
+
+
+def _y_axis(title: str, **kwargs: object) -> alt.Axis:
+    return alt.Axis(title=title, minExtent=Y_AXIS_WIDTH, maxExtent=Y_AXIS_WIDTH, **kwargs)
+
+
+def _markers_layer(markers: pd.DataFrame, duration_s: float, labelled: bool) -> list[alt.Chart]:
+    if markers.empty:
+        return []
+    data = _with_clock(markers[["time_s", "label"]], duration_s)
+    base = alt.Chart(data).encode(time_axis(duration_s), tooltip=[alt.Tooltip("at:N", title="time"), "label:N"])
+    layers = [base.mark_rule(color=MARKER_COLOR, strokeDash=[5, 3], strokeWidth=2)]
+    if labelled:
+        text = base.mark_text(align="left", baseline="top", dx=4, dy=2, color=MARKER_COLOR, fontWeight="bold")
+        layers.append(text.encode(y=alt.value(0), text="label:N"))
+    return layers
+
+
+def expressions_over_time(
+    bars: pd.DataFrame,
+    duration_s: float,
+    grouped: bool = False,
+    markers: pd.DataFrame | None = None,
+    height: int = 300,
+) -> alt.LayerChart:
+    """The main chart: per bar, the share of the faces read showing each expression (or group), stacked in a
+    fixed order; gaps where none could be read; lesson markers as labelled lines. A click selects a bar's time."""
+    names = GROUP_ORDER if grouped else EXPRESSION_ORDER
+    palette = GROUP_COLORS if grouped else EXPRESSION_COLORS
+    scale = alt.Scale(domain=list(reversed(names)), range=[palette[n] for n in reversed(names)])
+    title = "Group" if grouped else "Expression"
+    click = alt.selection_point(name=SELECTION, fields=["time_s"], on="click", clear="dblclick")
+    bar_layer = (
+        alt.Chart(_with_clock(bars, duration_s))
         .mark_rect()
         .encode(
-            _TIME,
+            time_axis(duration_s),
             alt.X2("end_s:Q"),
-            y=alt.value(0),  # a rect needs a vertical extent: the full chart height
-            y2=alt.value(height - 45),  # Streamlit fits axes and labels inside ``height``
-            color=alt.Color("expression:N", scale=_SCALE, legend=None),  # the colours of the chart above
-            tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), "expression:N", alt.Tooltip("share:Q", format=".0%")],
+            alt.Y("bottom:Q", axis=_y_axis("Share of faces read", format="%"), scale=_UNIT),
+            alt.Y2("top:Q"),
+            alt.Color("expression:N", title=title, scale=scale),
+            opacity=alt.condition(click, alt.value(1.0), alt.value(0.45)),
+            tooltip=[
+                alt.Tooltip("at:N", title="from"),
+                alt.Tooltip("expression:N", title=title.lower()),
+                alt.Tooltip("share:Q", format=".0%"),
+                alt.Tooltip("faces_readable:Q", title="faces read (mean)", format=".1f"),
+            ],
         )
+        .add_params(click)
     )
+    layers = [bar_layer, *_markers_layer(markers if markers is not None else pd.DataFrame(), duration_s, True)]
+    return alt.layer(*layers).properties(height=height)
 
 
-def faces_over_time(timeline: pd.DataFrame, height: int = 220) -> alt.Chart:
-    """Faces present per bin as one cell per second: those whose expression was read at the bottom, the faces
-    present but not read in grey above them."""
+def faces_over_time(
+    coverage: pd.DataFrame, duration_s: float, markers: pd.DataFrame | None = None, height: int = 140
+) -> alt.LayerChart:
+    """Faces present per bar: those whose expression was read at the bottom, present but not read in grey above."""
     status = alt.Scale(domain=["read", NOT_READ], range=[READ_COLOR, NOT_READ_COLOR])
-    most = int(timeline["faces"].max()) if len(timeline) else 0
-    return (
-        alt.Chart(coverage(timeline), height=height)
+    most = float(coverage["top"].max()) if len(coverage) else 0.0
+    chart = (
+        alt.Chart(_with_clock(coverage, duration_s))
         .mark_rect()
         .encode(
-            _TIME,
+            time_axis(duration_s),
             alt.X2("end_s:Q"),
             alt.Y(
                 "bottom:Q",
-                title="Faces present",
-                axis=alt.Axis(tickMinStep=1, format="d"),
-                scale=alt.Scale(domain=[0, max(most, 1)]),
+                axis=_y_axis("Faces", tickMinStep=1, format="d"),
+                scale=alt.Scale(domain=[0, max(most, 1.0)], nice=True),
             ),
             alt.Y2("top:Q"),
-            alt.Color("status:N", title="Expression", scale=status, sort=["read", NOT_READ]),
-            tooltip=[alt.Tooltip("time_s:Q", title="time (s)"), "status:N", alt.Tooltip("faces:Q", title="faces")],
+            alt.Color("status:N", title="Faces", scale=status, sort=["read", NOT_READ]),
+            tooltip=[alt.Tooltip("at:N", title="from"), "status:N", alt.Tooltip("faces:Q", title="faces (mean)")],
         )
     )
+    layers = [chart, *_markers_layer(markers if markers is not None else pd.DataFrame(), duration_s, False)]
+    return alt.layer(*layers).properties(height=height)
 
 
-def track_strip(cells: pd.DataFrame) -> alt.Chart:
+def track_strip(cells: pd.DataFrame, duration_s: float) -> alt.Chart:
     """Track x time, each cell coloured by that face's expression then.
 
     Rows are sized by step (Streamlit squeezes ordinal rows of a fixed-height chart to
@@ -102,16 +147,16 @@ def track_strip(cells: pd.DataFrame) -> alt.Chart:
     """
     tracks = max(1, cells["track_id"].nunique())
     return (
-        alt.Chart(cells, height=alt.Step(max(6, min(28, 600 // tracks))))
+        alt.Chart(_with_clock(cells, duration_s, "start_s"), height=alt.Step(max(6, min(28, 600 // tracks))))
         .mark_bar(cornerRadius=0, binSpacing=0)
         .encode(
-            alt.X("start_s:Q", title="Time (s)"),
+            time_axis(duration_s, field="start_s"),
             alt.X2("end_s:Q"),
-            alt.Y("track_id:O", title="Face"),
+            alt.Y("track_id:O", axis=_y_axis("Face")),
             alt.Color("expression:N", scale=_STRIP_SCALE, legend=None),  # the colours of the charts above
             tooltip=[
                 alt.Tooltip("track_id:O", title="face"),
-                alt.Tooltip("start_s:Q", title="from (s)"),
+                alt.Tooltip("at:N", title="from"),
                 "expression:N",
                 alt.Tooltip("confidence:Q", format=".2f"),
             ],
@@ -119,12 +164,12 @@ def track_strip(cells: pd.DataFrame) -> alt.Chart:
     )
 
 
-def overall_distribution(shares: pd.DataFrame, height: int = 260, title: str = "Share of face time") -> alt.Chart:
+def overall_distribution(shares: pd.DataFrame, height: int = 220, title: str = "Share of face time") -> alt.Chart:
     return (
         alt.Chart(shares, height=height)
         .mark_bar()
         .encode(
-            alt.X("expression:N", title=None, sort=list(CLASSES)),
+            alt.X("expression:N", title=None, sort=list(CLASSES), axis=alt.Axis(labelAngle=0)),
             alt.Y("share:Q", title=title, axis=alt.Axis(format="%"), scale=_UNIT),
             _COLOR,
             tooltip=["expression:N", alt.Tooltip("share:Q", format=".1%")],
@@ -134,5 +179,18 @@ def overall_distribution(shares: pd.DataFrame, height: int = 260, title: str = "
 
 def live_trend(trend: pd.DataFrame, height: int = 240) -> alt.Chart:
     """The live panel's rolling trend: (time_s = seconds ago, expression, share) as a stacked area."""
-    x = alt.X("time_s:Q", title="Seconds ago", scale=alt.Scale(domain=[-60, 0]))
-    return _stacked_shares(trend, x, "seconds ago", height)
+    return (
+        alt.Chart(trend, height=height)
+        .mark_area()
+        .encode(
+            alt.X("time_s:Q", title="Seconds ago", scale=alt.Scale(domain=[-60, 0])),
+            alt.Y("share:Q", title="Share of faces read", stack="zero", axis=alt.Axis(format="%"), scale=_UNIT),
+            _COLOR,
+            order=alt.Order("expression:N"),
+            tooltip=[
+                alt.Tooltip("time_s:Q", title="seconds ago"),
+                "expression:N",
+                alt.Tooltip("share:Q", format=".0%"),
+            ],
+        )
+    )

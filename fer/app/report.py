@@ -1,16 +1,35 @@
-"""Report data: the tables the Reports charts draw, computed from stored sessions (no Streamlit, no Altair)."""
+"""Report data: the tables the Reports charts draw, computed from stored sessions (no Streamlit, no Altair).
+
+Times stay in seconds here; the charts and texts format them (``fer.app.clock``).
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 
-from fer.engine.aggregate import SHARE_COLUMNS
+from fer.engine.aggregate import NEGATIVE_CLASSES, SHARE_COLUMNS
 from fer.labels import CLASSES
 
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
 MAX_STRIP_COLUMNS = 600  # a 1-hour session is drawn in 6 s cells, not 3,600 tiny ones
+MOST_BARS = 150  # bars across the main chart: readable at 1280 px for any session length
 NOT_READ = "not read"  # a face present whose expression could not be read (too small, turned away, blurred...)
+
+# The grouped view, as in classroom wellbeing studies: one positive, neutral, surprise (either way), negative.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "positive": ("happy",),
+    "neutral": ("neutral",),
+    "surprise": ("surprise",),
+    "negative": NEGATIVE_CLASSES,
+}
+# Stacking order, bottom to top: negative expressions at the bottom, positive on top, so a change reads the same in
+# both views.
+EXPRESSION_ORDER = ("angry", "disgust", "fear", "sad", "surprise", "neutral", "happy")
+GROUP_ORDER = ("negative", "surprise", "neutral", "positive")
+_BAR_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800)
 
 
 def faces_read(timeline: pd.DataFrame) -> pd.Series:
@@ -20,45 +39,83 @@ def faces_read(timeline: pd.DataFrame) -> pd.Series:
     return timeline["faces_readable"].fillna(timeline["faces"]).astype(int)
 
 
-def coverage(timeline: pd.DataFrame) -> pd.DataFrame:
-    """(time_s, end_s, status, faces, bottom, top) rows: per bin, the faces read (from 0) and, stacked on them,
-    the faces present but not read."""
-    read = faces_read(timeline).to_numpy()
-    present = timeline["faces"].to_numpy()
-    start = timeline["time_s"].to_numpy(dtype=float)
-    bin_s = float(np.median(np.diff(start))) if len(start) > 1 else 1.0
+def bar_seconds(duration_s: float, bin_s: float = 1.0, most_bars: int = MOST_BARS) -> float:
+    """The width of one bar: a round number of seconds, at least the stored bin, at most ``most_bars`` bars."""
+    wanted = max(duration_s, bin_s) / most_bars
+    step = next((s for s in _BAR_STEPS_S if s >= wanted), math.ceil(wanted / 3600) * 3600)
+    return float(max(step, bin_s))
+
+
+def resample(timeline: pd.DataFrame, bar_s: float) -> pd.DataFrame:
+    """The timeline in bars of ``bar_s`` seconds: ``time_s, end_s, faces, faces_readable, share_<class>...``.
+
+    A bar's shares are over every face reading in it (bins weighted by their faces read); its faces are the mean
+    over the bins analysed in it. Only bars with an analysed bin are rows: a gap stays a gap.
+    """
+    columns = ["time_s", "end_s", "faces", "faces_readable", *SHARE_COLUMNS]
+    if timeline.empty:
+        return pd.DataFrame(columns=columns)
+    read = faces_read(timeline).to_numpy(dtype=float)
+    weighted = timeline[SHARE_COLUMNS].to_numpy(dtype=float, na_value=0.0) * read[:, None]
+    frame = pd.DataFrame(weighted, columns=SHARE_COLUMNS)
+    frame["bar"] = (timeline["time_s"].to_numpy() // bar_s).astype(np.int64)
+    frame["faces"] = timeline["faces"].to_numpy(dtype=float)
+    frame["faces_readable"] = read
+    grouped = frame.groupby("bar")
+    sums = grouped[[*SHARE_COLUMNS, "faces_readable"]].sum()
+    result = pd.DataFrame({"time_s": sums.index.to_numpy() * bar_s, "end_s": (sums.index.to_numpy() + 1) * bar_s})
+    result["faces"] = grouped["faces"].mean().to_numpy()
+    result["faces_readable"] = grouped["faces_readable"].mean().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result[SHARE_COLUMNS] = sums[SHARE_COLUMNS].to_numpy(float) / sums["faces_readable"].to_numpy(float)[:, None]
+    return result[columns].reset_index(drop=True)
+
+
+def group_shares(frame: pd.DataFrame) -> pd.DataFrame:
+    """``share_<group>`` columns (positive, neutral, surprise, negative) summed from the class shares."""
+    result = frame.drop(columns=SHARE_COLUMNS)
+    for group, members in GROUPS.items():
+        result[f"share_{group}"] = frame[[f"share_{c}" for c in members]].sum(axis=1, min_count=1)
+    return result
+
+
+def stacked(bars: pd.DataFrame, grouped: bool = False) -> pd.DataFrame:
+    """(time_s, end_s, expression, share, bottom, top, faces_readable) rows: each bar's shares stacked in the fixed
+    order (negative at the bottom); bars where no face was read have no rows."""
+    names = GROUP_ORDER if grouped else EXPRESSION_ORDER
+    frame = group_shares(bars) if grouped else bars
+    frame = frame[frame["faces_readable"] > 0]
+    shares = frame[[f"share_{n}" for n in names]].to_numpy(dtype=float)
+    top = np.cumsum(shares, axis=1)
+    count = len(names)
     return pd.DataFrame(
         {
-            "time_s": np.concatenate([start, start]),
-            "end_s": np.concatenate([start, start]) + bin_s,
-            "status": ["read"] * len(start) + [NOT_READ] * len(start),
-            "faces": np.concatenate([read, present - read]),
-            "bottom": np.concatenate([np.zeros(len(read)), read]),
-            "top": np.concatenate([read, present]),
+            "time_s": np.repeat(frame["time_s"].to_numpy(), count),
+            "end_s": np.repeat(frame["end_s"].to_numpy(), count),
+            "expression": np.tile(names, len(frame)),
+            "share": shares.ravel(),
+            "bottom": (top - shares).ravel(),
+            "top": top.ravel(),
+            "faces_readable": np.repeat(frame["faces_readable"].to_numpy(), count),
         }
     )
 
 
-def smoothed(timeline: pd.DataFrame, window_bins: int) -> pd.DataFrame:
-    """Shares as a centred moving average over ``window_bins`` bins (1 = unchanged); empty bins stay empty."""
-    if window_bins <= 1:
-        return timeline
-    result = timeline.copy()
-    result[SHARE_COLUMNS] = timeline[SHARE_COLUMNS].rolling(window_bins, center=True, min_periods=1).mean()
-    result.loc[faces_read(timeline) == 0, SHARE_COLUMNS] = np.nan
-    return result
-
-
-def dominant_per_bin(timeline: pd.DataFrame) -> pd.DataFrame:
-    """(time_s, expression, share) of the most common expression in each bin where faces were read."""
-    with_faces = timeline[faces_read(timeline) > 0]
-    shares = with_faces[SHARE_COLUMNS].to_numpy()
-    best = shares.argmax(axis=1) if len(shares) else np.empty(0, int)
+def coverage(bars: pd.DataFrame) -> pd.DataFrame:
+    """(time_s, end_s, status, faces, bottom, top) rows: per bar, the faces read (from 0) and, stacked on them, the
+    faces present but not read (means over the bar, so a face seen half the time counts 0.5)."""
+    read = bars["faces_readable"].to_numpy(dtype=float)
+    present = bars["faces"].to_numpy(dtype=float)
+    start = bars["time_s"].to_numpy(dtype=float)
+    end = bars["end_s"].to_numpy(dtype=float)
     return pd.DataFrame(
         {
-            "time_s": with_faces["time_s"].to_numpy(),
-            "expression": [CLASSES[i] for i in best],
-            "share": shares[np.arange(len(best)), best] if len(best) else [],
+            "time_s": np.concatenate([start, start]),
+            "end_s": np.concatenate([end, end]),
+            "status": ["read"] * len(start) + [NOT_READ] * len(start),
+            "faces": np.concatenate([read, present - read]).round(1),
+            "bottom": np.concatenate([np.zeros(len(read)), read]),
+            "top": np.concatenate([read, present]),
         }
     )
 
@@ -94,11 +151,14 @@ def track_cells(face_rows: pd.DataFrame, duration_s: float, static_ids: set[int]
 
 def reading_summary(summary: dict) -> tuple[float | None, dict[str, float]]:
     """Share of face time read (None: not assessed, an older session) and, of the face time not read, the share
-    each reason took."""
+    each reason took, largest first."""
     share = summary.get("readable_share")
     reasons = summary.get("unreadable_reasons") or {}
     total = sum(reasons.values())
-    return share, {reason: count / total for reason, count in reasons.items() if count} if total else {}
+    if not total:
+        return share, {}
+    ordered = sorted(((reason, count / total) for reason, count in reasons.items() if count), key=lambda r: -r[1])
+    return share, dict(ordered)
 
 
 def overall_shares(summary: dict) -> pd.DataFrame:
@@ -106,39 +166,9 @@ def overall_shares(summary: dict) -> pd.DataFrame:
     return pd.DataFrame({"expression": list(CLASSES), "share": [float(shares.get(c, 0.0)) for c in CLASSES]})
 
 
-def notable_moments(timeline: pd.DataFrame, window_s: float = 10.0, min_change: float = 0.25) -> pd.DataFrame:
-    """Where the share of happy faces rises or falls by at least ``min_change`` between two windows.
-
-    Compares the mean happy share in the ``window_s`` before each bin with the
-    ``window_s`` after it and keeps the strongest change per episode.
-    """
-    columns = ["time_s", "change", "description"]
-    if timeline.empty:
-        return pd.DataFrame(columns=columns)
-    bin_s = float(timeline["time_s"].diff().median()) if len(timeline) > 1 else 1.0
-    window = max(1, round(window_s / bin_s))
-    happy = timeline["share_happy"]
-    before = happy.rolling(window, min_periods=max(1, window // 2)).mean()
-    after = happy[::-1].rolling(window, min_periods=max(1, window // 2)).mean()[::-1].shift(-1)
-    change = (after - before).to_numpy()
-    moments = []
-    index = 0
-    while index < len(change):
-        if np.isnan(change[index]) or abs(change[index]) < min_change:
-            index += 1
-            continue
-        end = index
-        while (
-            end + 1 < len(change)
-            and np.sign(change[end + 1]) == np.sign(change[index])
-            and abs(change[end + 1]) >= min_change
-        ):
-            end += 1
-        peak = index + int(np.nanargmax(np.abs(change[index : end + 1])))
-        direction = "rose" if change[peak] > 0 else "fell"
-        time_s = float(timeline["time_s"].iloc[peak]) + bin_s
-        moments.append(
-            (time_s, round(float(change[peak]), 3), f"share of happy faces {direction} by {abs(change[peak]):.0%}")
-        )
-        index = end + 1
-    return pd.DataFrame(moments, columns=columns)
+def overall_group_shares(summary: dict) -> dict[str, float]:
+    """The session's face time read per group (positive, neutral, surprise, negative); empty if none was read."""
+    shares = summary.get("class_shares") or {}
+    if not shares:
+        return {}
+    return {group: float(sum(shares.get(c, 0.0) for c in members)) for group, members in GROUPS.items()}

@@ -1,38 +1,52 @@
-"""One stored session as the Analyse and Reports pages show it: cached tables, headline numbers, charts."""
+"""One stored session as the Analyse and Reports pages show it: cached tables, the summary, headline numbers,
+the charts, the video and the downloads."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import streamlit as st
 
-from fer.app import charts, report
+from fer.app import access, charts, clock, moments, narrative, printable, report
 from fer.app.resources import store
+from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV
 from fer.sessions.retention import delete_files
 from fer.sessions.store import StoredSession, data_dir
 
 if TYPE_CHECKING:
     from fer.app.access import Viewer
 
-READ_REASONS = {
-    "small": "too small",
-    "pose": "turned away or looking down",
-    "blur": "blurred",
-    "uncertain": "uncertain",
-}
+# Streamlit serves a video from memory: a larger one is offered as a download instead of played in the page.
+MAX_PLAYED_VIDEO_BYTES = 300 * 1024 * 1024
+VIEWS = {"Seven expressions": False, "Grouped": True}
 
 
 @st.cache_data(max_entries=16)
 def session_tables(session_id: int, version: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Timeline, tracks and strip cells of a stored session (``version`` changes when the session does)."""
+    """Timeline, its bars (at most ``report.MOST_BARS``) and the notable moments of a stored session (``version``
+    changes when the session does)."""
     stored = store().get(session_id)
     timeline = store().timeline(session_id)
+    bin_s = float(stored.settings.get("bin_s", 1.0))
+    bars = report.resample(timeline, report.bar_seconds(stored.duration_s, bin_s))
+    return timeline, bars, moments.notable_moments(timeline, bin_s)
+
+
+@st.cache_data(max_entries=4)
+def strip_cells(session_id: int, version: str) -> pd.DataFrame:
+    """The per-face strip's cells: read from the face rows only when a teacher asks for them."""
+    stored = store().get(session_id)
     tracks = store().tracks(session_id)
     static = set(tracks.loc[tracks["static"], "track_id"])
     face_rows = store().face_rows(session_id, columns=["time_s", "track_id", *report.PROB_COLUMNS])
-    cells = report.track_cells(face_rows, stored.duration_s, static)
-    return timeline, tracks, cells
+    return report.track_cells(face_rows, stored.duration_s, static)
+
+
+def cache_key(stored: StoredSession) -> str:
+    return f"{stored.id}-{stored.created.isoformat()}"
 
 
 def delete_session(stored: StoredSession, viewer: Viewer) -> None:
@@ -42,18 +56,34 @@ def delete_session(stored: StoredSession, viewer: Viewer) -> None:
     delete_files(store(), deleted, data_dir())
     store().record(viewer.owner, "delete", stored.id, f"{stored.name} (owner {stored.owner})")
     session_tables.clear()
+    strip_cells.clear()
 
 
-def cache_key(stored: StoredSession) -> str:
-    return f"{stored.id}-{stored.created.isoformat()}"
+def viewer_zone() -> ZoneInfo:
+    """The browser's time zone (stored times are UTC); UTC where the browser does not say."""
+    try:
+        return ZoneInfo(st.context.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """``"Mon 1 Dec 2026, 14:05 (Europe/Berlin)"``: a stored (UTC) time in the viewer's time zone, labelled."""
+    local = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(zone)
+    return f"{local:%a %-d %b %Y, %H:%M} ({zone.key})"
+
+
+def summary_paragraph(stored: StoredSession) -> str:
+    timeline, _bars, found = session_tables(stored.id, cache_key(stored))
+    return narrative.lesson_summary(stored.summary, timeline, found, stored.source)
 
 
 def headline(stored: StoredSession) -> None:
-    """Duration, faces, how much could be read, the most common expression read; then why faces were not read."""
+    """Length, faces, how much could be read, the most common expression read; then the input's warnings."""
     summary = stored.summary
     read_share, reasons = report.reading_summary(summary)
     columns = st.columns(4)
-    columns[0].metric("Duration", f"{stored.duration_s / 60:.1f} min")
+    columns[0].metric("Length", clock.clock(stored.duration_s))
     columns[1].metric("Faces tracked", stored.tracks)
     columns[2].metric(
         "Expressions read",
@@ -62,37 +92,150 @@ def headline(stored: StoredSession) -> None:
         "read with too little certainty are counted as present but not read, never guessed.",
     )
     columns[3].metric("Most common expression read", stored.dominant or "none read")
-    if read_share is not None:
-        why = ", ".join(f"{READ_REASONS[reason]} {share:.0%}" for reason, share in reasons.items())
-        st.caption(f"Expressions read on {read_share:.0%} of face time" + (f"; not read: {why}." if why else "."))
+    if read_share is not None and read_share < 0.995 and reasons:
+        st.caption(f"Not read: {narrative.reasons_text(reasons)}.")
     for warning in summary.get("input_warnings") or []:
         st.warning(warning, icon=":material/visibility_off:")
 
 
-def session_charts(stored: StoredSession, smoothing_bins: int = 1, key: str = "") -> None:
-    """The charts of one session, as on the Reports page."""
-    timeline, _tracks, cells = session_tables(stored.id, cache_key(stored))
+def main_charts(
+    stored: StoredSession,
+    grouped: bool,
+    markers: pd.DataFrame,
+    key: str,
+    duration_s: float | None = None,
+) -> float | None:
+    """The expressions over time, and the faces present and read below them; returns the time of a clicked bar.
+
+    ``duration_s`` stretches the time axis (to compare sessions of different lengths on one lesson-time axis).
+    """
+    timeline, bars, _found = session_tables(stored.id, cache_key(stored))
+    end = duration_s or stored.duration_s
     if timeline.empty or timeline["faces"].sum() == 0:
         st.info("No faces were found in this session, so there is nothing to chart.")
-        return
+        return None
+    clicked = None
     if report.faces_read(timeline).sum() == 0:
         st.info("Faces were found, but none could be read (see above why), so no expression is charted.")
-        st.markdown("**Faces present**")
-        st.altair_chart(charts.faces_over_time(timeline), width="stretch", key=f"faces{key}")
+    else:
+        chart = charts.expressions_over_time(report.stacked(bars, grouped), end, grouped, markers)
+        event = st.altair_chart(chart, width="stretch", key=f"shares{key}", on_select="rerun", selection_mode="at")
+        points = event.selection.get(charts.SELECTION) if event else None
+        clicked = float(points[0]["time_s"]) if points else None
+    st.altair_chart(charts.faces_over_time(report.coverage(bars), end, markers), width="stretch", key=f"faces{key}")
+    bar_s = float(bars["end_s"].iloc[0] - bars["time_s"].iloc[0]) if len(bars) else 1.0
+    st.caption(
+        f"Each bar is {clock.clock(bar_s)} of the lesson: the share of the faces read showing each expression "
+        "(gaps: none could be read). Below, the faces present: brown read, grey present but not read."
+    )
+    return clicked
+
+
+def face_strips(stored: StoredSession, key: str) -> None:
+    cells = strip_cells(stored.id, cache_key(stored))
+    if cells.empty:
+        st.caption("No face to show (pictures and posters that never change are left out).")
         return
-    shown = report.smoothed(timeline, smoothing_bins)
-    st.markdown("**Expressions over time** (share of the faces read; gaps where none could be read)")
-    st.altair_chart(charts.shares_over_time(shown), width="stretch", key=f"shares{key}")
-    st.markdown("**Most common expression**")
-    st.altair_chart(charts.dominant_timeline(shown), width="stretch", key=f"dominant{key}")
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Faces present** (grey: not read)")
-        st.altair_chart(charts.faces_over_time(timeline), width="stretch", key=f"faces{key}")
-    with right:
-        st.markdown("**Overall distribution**")
-        overall = report.overall_shares(stored.summary)
-        st.altair_chart(charts.overall_distribution(overall), width="stretch", key=f"overall{key}")
-    if not cells.empty:
-        st.markdown("**Each face over time** (anonymous tracks; grey: not read; pictures and posters left out)")
-        st.altair_chart(charts.track_strip(cells), width="stretch", key=f"strip{key}")
+    st.altair_chart(charts.track_strip(cells, stored.duration_s), width="stretch", key=f"strip{key}")
+    st.caption("One row per anonymous face; grey: present but not read.")
+
+
+def annotated_video(stored: StoredSession, start_s: float = 0.0) -> bool:
+    """The annotated video from ``start_s``, while it is kept; False (with a note) where there is none to play."""
+    folder = stored.artifacts(data_dir())
+    path = folder / ANNOTATED_VIDEO if folder else None
+    if path is None or not path.is_file():
+        st.caption("The annotated video is no longer kept (deleted after the retention period) or was not made.")
+        return False
+    if path.stat().st_size > MAX_PLAYED_VIDEO_BYTES:
+        st.caption(
+            f"The annotated video ({path.stat().st_size / 2**20:,.0f} MB) is too large to play in the page; "
+            "download it below."
+        )
+        return False
+    st.video(str(path), start_time=int(start_s))
+    return True
+
+
+def downloads(stored: StoredSession, extra: list[tuple[str, object, str, str]] = ()) -> None:
+    """The session's files while they are kept (read from disk only when clicked), then ``extra`` downloads:
+    (label, data, file name, mime)."""
+    folder = stored.artifacts(data_dir())
+    files = [
+        ("Annotated video", ANNOTATED_VIDEO, "video/mp4"),
+        ("Detections (CSV)", DETECTIONS_CSV, "text/csv"),
+        ("Timeline (CSV)", TIMELINE_CSV, "text/csv"),
+        ("Summary (JSON)", SUMMARY_JSON, "application/json"),
+    ]
+    kept = [(label, folder / name, mime) for label, name, mime in files if folder and (folder / name).is_file()]
+    columns = st.columns(max(1, len(kept) + len(extra)))
+    for column, (label, path, mime) in zip(columns, kept, strict=False):
+        column.download_button(
+            label,
+            path.read_bytes,  # called on click: a large video is not read on every rerun
+            file_name=f"{_stem(stored)}_{path.name}",
+            mime=mime,
+            on_click=access.audited,
+            args=("download_video" if path.name == ANNOTATED_VIDEO else "export", stored.id, path.name),
+            key=f"download{stored.id}{path.name}",
+        )
+    for column, (label, data, name, mime) in zip(columns[len(kept) :], extra, strict=False):
+        column.download_button(
+            label, data, file_name=name, mime=mime, on_click=access.audited, args=("export", stored.id, name)
+        )
+    if not kept:
+        st.caption("The annotated video and exports are no longer kept; the numbers above stay until deleted.")
+
+
+def _stem(stored: StoredSession) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stored.name)[:60]
+    return safe or f"session_{stored.id}"
+
+
+def session_when(stored: StoredSession) -> str:
+    """When and what, as plain text. A live session is stored when it ends, so it started its duration earlier;
+    an upload's lesson time is unknown, so the analysis time is shown."""
+    zone = viewer_zone()
+    if stored.source == "live":
+        return "Live session started " + local_time(stored.created - timedelta(seconds=stored.duration_s), zone)
+    what = f"Recording “{stored.source_name}”" if stored.source_name else "Recording"
+    return f"{what} analysed {local_time(stored.created, zone)}"
+
+
+def printable_html(stored: StoredSession, grouped: bool, markers: pd.DataFrame) -> str:
+    """The report as one self-contained HTML file (built when the download is clicked)."""
+    timeline, bars, found = session_tables(stored.id, cache_key(stored))
+    read_share, _reasons = report.reading_summary(stored.summary)
+    chart_list = []
+    if report.faces_read(timeline).sum() > 0:
+        heading = "Observed expressions over time" + (" (grouped)" if grouped else "")
+        chart_list.append(
+            (heading, charts.expressions_over_time(report.stacked(bars, grouped), stored.duration_s, grouped, markers))
+        )
+    if not timeline.empty:
+        chart_list.append(
+            ("Faces present and read", charts.faces_over_time(report.coverage(bars), stored.duration_s, markers))
+        )
+    document = printable.PrintableReport(
+        title=stored.name,
+        meta=session_when(stored),
+        summary=summary_paragraph(stored),
+        numbers=[
+            ("Length", clock.clock(stored.duration_s)),
+            ("Faces tracked", str(stored.tracks)),
+            ("Expressions read", "not assessed" if read_share is None else f"{read_share:.0%}"),
+            ("Most common expression read", stored.dominant or "none read"),
+        ],
+        charts=chart_list,
+        moments=found,
+        markers=markers,
+        note=WORDING_NOTE,
+    )
+    return printable.to_html(document)
+
+
+WORDING_NOTE = (
+    "Observed facial expressions of the group, read by a classifier from video: not feelings, engagement or any "
+    "judgement of a person. Faces too small, turned away, blurred or read with too little certainty are counted as "
+    "present but not read, never guessed. Faces are anonymous; this report holds no face image."
+)

@@ -24,9 +24,11 @@ from fer.labels import CLASSES, NUM_CLASSES
 NEGATIVE_CLASSES = ("angry", "disgust", "fear", "sad")
 SHARE_COLUMNS = [f"share_{c}" for c in CLASSES]
 MEAN_COLUMNS = [f"mean_p_{c}" for c in CLASSES]
+# Both from the class shares the charts show (each face reading counted as its most likely expression), so a
+# number never disagrees with the picture: a mostly neutral session has a low non-neutral share.
 INDICATOR_DEFINITIONS = {
-    "expressiveness": "1 - mean P(neutral): how often faces show any non-neutral expression",
-    "positive_negative_balance": "mean P(happy) - mean P(angry + disgust + fear + sad), from -1 to 1",
+    "non_neutral_share": "share of the face time read whose most likely expression was not neutral",
+    "positive_negative_balance": "share read as happy minus share read as angry, disgust, fear or sad (-1 to 1)",
 }
 
 
@@ -197,15 +199,15 @@ class SessionAggregator:
             }
         shares = counts / readable
         mean = prob_sum / readable
-        negative = sum(mean[CLASSES.index(c)] for c in NEGATIVE_CLASSES)
+        negative = sum(shares[CLASSES.index(c)] for c in NEGATIVE_CLASSES)
         return {
             **reading,
             "class_shares": dict(zip(CLASSES, shares.round(4).tolist(), strict=True)),
             "mean_probabilities": dict(zip(CLASSES, mean.round(4).tolist(), strict=True)),
             "dominant": CLASSES[int(shares.argmax())],
             "indicators": {
-                "expressiveness": round(1 - float(mean[CLASSES.index("neutral")]), 4),
-                "positive_negative_balance": round(float(mean[CLASSES.index("happy")] - negative), 4),
+                "non_neutral_share": round(1 - float(shares[CLASSES.index("neutral")]), 4),
+                "positive_negative_balance": round(float(shares[CLASSES.index("happy")] - negative), 4),
             },
             "indicator_definitions": INDICATOR_DEFINITIONS,
         }

@@ -17,6 +17,7 @@ from fer.labels import CLASSES
 metadata = sa.MetaData()
 LOCAL_OWNER = "local"  # the single local user's sessions, when sign-in is not configured
 MAX_NAME = 200  # characters in a session name
+MAX_MARKER_LABEL = 80  # characters in a lesson marker's label ("quiz", "group work")
 
 schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
 
@@ -110,6 +111,18 @@ face_rows = sa.Table(  # numbers only: never a picture of a face
 )
 
 
+# Lesson markers a teacher adds to a session: a label at a lesson time (schema 4).
+markers = sa.Table(
+    "markers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _session_key(),
+    sa.Column("time_s", sa.Float, nullable=False),
+    sa.Column("label", sa.String(MAX_MARKER_LABEL), nullable=False),
+    sa.Index("markers_session", "session_id", "time_s"),
+)
+
+
 def _create_v1(connection: sa.Connection) -> None:
     metadata.create_all(connection, tables=[sessions, timeline_bins, tracks, face_rows])
 
@@ -149,8 +162,17 @@ def _add_owners_and_audit_v3(connection: sa.Connection) -> None:
     audit_log.create(connection, checkfirst=True)
 
 
+def _add_markers_v4(connection: sa.Connection) -> None:
+    markers.create(connection, checkfirst=True)
+
+
 # migration N+1 is SCHEMA[N]
-SCHEMA: list[Callable[[sa.Connection], None]] = [_create_v1, _add_readability_v2, _add_owners_and_audit_v3]
+SCHEMA: list[Callable[[sa.Connection], None]] = [
+    _create_v1,
+    _add_readability_v2,
+    _add_owners_and_audit_v3,
+    _add_markers_v4,
+]
 
 
 def current_version(engine: sa.Engine) -> int:

@@ -25,7 +25,17 @@ import pandas as pd
 import sqlalchemy as sa
 
 from fer.paths import DEFAULT_DATA_DIR
-from fer.sessions.migrations import LOCAL_OWNER, MAX_NAME, audit_log, sessions, timeline_bins, tracks, upgrade
+from fer.sessions.migrations import (
+    LOCAL_OWNER,
+    MAX_MARKER_LABEL,
+    MAX_NAME,
+    audit_log,
+    markers,
+    sessions,
+    timeline_bins,
+    tracks,
+    upgrade,
+)
 from fer.sessions.migrations import face_rows as face_rows_table
 
 DATA_DIR_ENV = "FER_DATA_DIR"
@@ -226,10 +236,34 @@ class SessionStore:
         if stored is None:
             raise PermissionError(f"no session {session_id} of yours")
         with self.engine.begin() as connection:
-            for table in (timeline_bins, tracks, face_rows_table):
+            for table in (timeline_bins, tracks, face_rows_table, markers):
                 connection.execute(sa.delete(table).where(table.c.session_id == session_id))
             connection.execute(sa.delete(sessions).where(sessions.c.id == session_id))
         return stored
+
+    def markers(self, session_id: int) -> pd.DataFrame:
+        """The session's lesson markers in time order: id, time_s, label."""
+        return self._frame(markers, session_id, markers.c.time_s)
+
+    def add_marker(self, session_id: int, time_s: float, label: str, owner: str | None = None) -> int:
+        """Add a labelled lesson marker (e.g. "quiz") inside the session's duration; returns its id."""
+        stored = self.get(session_id, owner)
+        if stored is None:
+            raise PermissionError(f"no session {session_id} of yours")
+        label = label.strip()
+        if not label or len(label) > MAX_MARKER_LABEL:
+            raise ValueError(f"a marker needs a label of 1 to {MAX_MARKER_LABEL} characters")
+        if not 0 <= time_s <= stored.duration_s:
+            raise ValueError("a marker must lie within the session")
+        with self.engine.begin() as connection:
+            inserted = connection.execute(sa.insert(markers).values(session_id=session_id, time_s=time_s, label=label))
+            return int(inserted.inserted_primary_key[0])
+
+    def delete_marker(self, session_id: int, marker_id: int, owner: str | None = None) -> None:
+        if self.get(session_id, owner) is None:
+            raise PermissionError(f"no session {session_id} of yours")
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(markers).where(markers.c.session_id == session_id, markers.c.id == marker_id))
 
     def shares_source(self, sha256: str) -> bool:
         """Whether any stored session (anyone's) was made from a file with this content."""

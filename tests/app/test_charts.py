@@ -1,107 +1,127 @@
-"""Altair charts (fer.app.charts): mark, fixed expression colours, tooltips, stacking, strip height, big timelines."""
+"""Altair charts (fer.app.charts): fixed colours, lesson time as m:ss on the axis, markers, stacking, strip height.
+
+What a person sees is checked on the chart drawn to SVG by Vega itself (vl-convert), not only on the spec.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+import vl_convert
 
 from fer.app.charts import (
     EXPRESSION_COLORS,
+    GROUP_COLORS,
+    MARKER_COLOR,
     NOT_READ_COLOR,
-    dominant_timeline,
+    Y_AXIS_WIDTH,
+    expressions_over_time,
     faces_over_time,
     overall_distribution,
-    shares_over_time,
     track_strip,
 )
-from fer.app.report import NOT_READ, overall_shares, track_cells
+from fer.app.report import NOT_READ, coverage, overall_shares, resample, stacked, track_cells
 from fer.labels import CLASSES
 from tests.app.test_report import face_rows, timeline_frame
 
 
-def _timeline(bins: int = 6) -> pd.DataFrame:
+def _bars(bins: int = 60) -> pd.DataFrame:
     shares = np.random.default_rng(bins).dirichlet(np.ones(len(CLASSES)), size=bins)
-    faces = np.where(np.arange(bins) % 3 == 1, 0, 2)  # every third bin is empty
-    return timeline_frame(shares, faces)
+    faces = np.where(np.arange(bins) % 3 == 1, 0, 2)  # every third bin: nobody
+    return resample(timeline_frame(shares, faces), 1.0)
 
 
-def _cells(tracks: int) -> pd.DataFrame:
-    rows = [(t * 0.5, track, CLASSES[(track + t) % len(CLASSES)], 0.8) for track in range(tracks) for t in range(6)]
-    return track_cells(face_rows(rows), duration_s=3.0)
+def _svg(chart: alt.TopLevelMixin) -> str:
+    return vl_convert.vegalite_to_svg(chart.properties(width=800).to_dict())
 
 
-def _data(spec: dict) -> list[dict]:
-    return spec["datasets"][spec["data"]["name"]]
+def _axis_labels(svg: str) -> list[str]:
+    return re.findall(r">(\d+(?::\d\d)+)</text>", svg)
 
 
-CHARTS: dict[str, tuple[Callable[[], alt.Chart], str]] = {
-    "shares_over_time": (lambda: shares_over_time(_timeline()), "area"),
-    "dominant_timeline": (lambda: dominant_timeline(_timeline()), "rect"),
-    "track_strip": (lambda: track_strip(_cells(3)), "bar"),
-    "overall_distribution": (lambda: overall_distribution(overall_shares({"class_shares": {"sad": 1.0}})), "bar"),
-}
+def _data(spec: dict, layer: int = 0) -> list[dict]:
+    """A layer's rows (Altair lifts the data of a chart with one dataset to the top)."""
+    data = spec["layer"][layer].get("data") or spec["data"]
+    return spec["datasets"][data["name"]]
 
 
-@pytest.mark.parametrize("name", CHARTS)
-def test_expression_charts_use_the_fixed_colours_and_have_tooltips(name: str) -> None:
-    make, mark = CHARTS[name]
-    spec = make().to_dict()
-    assert spec["mark"]["type"] == mark
-    scale = spec["encoding"]["color"]["scale"]
-    assert spec["encoding"]["color"]["field"] == "expression"
-    assert scale["domain"][: len(CLASSES)] == list(CLASSES)
-    assert scale["range"][: len(CLASSES)] == [EXPRESSION_COLORS[c] for c in CLASSES]
-    assert len(set(scale["range"])) == len(scale["range"])  # one distinct colour per expression
-    if name == "track_strip":  # the strip also shows where a face was present but not read
-        assert scale["domain"][len(CLASSES) :] == [NOT_READ] and scale["range"][-1] == NOT_READ_COLOR
-    else:
-        assert len(scale["domain"]) == len(CLASSES)
-    tooltip_fields = {t["field"] for t in spec["encoding"]["tooltip"]}
-    assert "expression" in tooltip_fields and len(tooltip_fields) >= 2
-    assert {row["expression"] for row in _data(spec)} <= set(CLASSES)
+@pytest.mark.parametrize(
+    ("duration", "expected"),
+    [(300, ["0:00", "0:30", "1:00", "5:00"]), (3 * 3600, ["0:00:00", "0:30:00", "1:00:00", "3:00:00"])],
+)
+def test_the_time_axis_reads_as_clock_time_on_round_ticks(duration: int, expected: list[str]) -> None:
+    bars = resample(timeline_frame(np.tile(np.eye(len(CLASSES))[3], (duration, 1))), 60.0)
+    labels = _axis_labels(_svg(expressions_over_time(stacked(bars), duration)))
+    assert set(expected) <= set(labels), labels
+    assert len(set(labels)) <= 11  # at most ten round steps plus the end
 
 
-def test_faces_over_time_stacks_faces_read_and_not_read_with_whole_number_ticks() -> None:
-    timeline = _timeline().assign(faces=[1, 2, 0, 1, 1, 1], faces_readable=[1, 1, 0, 0, 1, 0])
-    spec = faces_over_time(timeline).to_dict()
-    assert spec["mark"]["type"] == "rect" and spec["encoding"]["y2"]["field"] == "top"
-    assert spec["encoding"]["y"]["axis"]["tickMinStep"] == 1  # one face is "1", never "0.5"
-    assert spec["encoding"]["color"]["scale"]["range"][1] == NOT_READ_COLOR
+def test_seven_expressions_and_groups_use_their_fixed_colours_with_tooltips() -> None:
+    for grouped, palette in ((False, EXPRESSION_COLORS), (True, GROUP_COLORS)):
+        spec = expressions_over_time(stacked(_bars(), grouped), 60, grouped).to_dict()
+        encoding = spec["layer"][0]["encoding"]
+        assert dict(zip(encoding["color"]["scale"]["domain"], encoding["color"]["scale"]["range"], strict=True)) == {
+            name: palette[name] for name in palette
+        }
+        assert {t["field"] for t in encoding["tooltip"]} >= {"at", "expression", "share"}
+        svg = _svg(expressions_over_time(stacked(_bars(), grouped), 60, grouped))
+        assert all(colour in svg for colour in palette.values())
+
+
+def test_bars_are_stacked_to_one_and_empty_bars_are_gaps() -> None:
+    rows = pd.DataFrame(_data(expressions_over_time(stacked(_bars()), 60).to_dict()))
+    assert set(rows["time_s"]) == {t for t in range(60) if t % 3 != 1}
+    assert np.allclose(rows.groupby("time_s")["top"].max(), 1.0)
+    assert (rows["at"].str.match(r"^\d+:\d\d$")).all()  # tooltips say m:ss too
+
+
+def test_markers_are_labelled_lines_on_the_main_chart_and_lines_below() -> None:
+    markers = pd.DataFrame({"time_s": [20.0], "label": ["quiz"]})
+    main = _svg(expressions_over_time(stacked(_bars()), 60, markers=markers))
+    assert ">quiz</text>" in main and MARKER_COLOR in main
+    below = _svg(faces_over_time(coverage(_bars()), 60, markers=markers))
+    assert ">quiz</text>" not in below and MARKER_COLOR in below
+
+
+def test_faces_present_stack_read_and_not_read_with_whole_number_ticks() -> None:
+    timeline = timeline_frame(np.tile(np.eye(len(CLASSES))[3], (4, 1)), faces=[1, 2, 1, 1])
+    timeline["faces_readable"] = [1, 1, 0, 1]
+    chart = faces_over_time(coverage(resample(timeline, 1.0)), 4)
+    spec = chart.to_dict()
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["tickMinStep"] == 1
     rows = pd.DataFrame(_data(spec))
     per_status = rows.pivot_table(index="time_s", columns="status", values="faces", aggfunc="sum")
-    assert per_status["read"].tolist() == [1, 1, 0, 0, 1, 0]
-    assert per_status[NOT_READ].tolist() == [0, 1, 0, 1, 0, 1]
-    not_read = rows[rows["status"] == NOT_READ]
-    assert (not_read["bottom"] + not_read["faces"] == not_read["top"]).all()  # stacked on the faces read
-    assert (rows["end_s"] - rows["time_s"] == 1.0).all()
-    assert {t["field"] for t in spec["encoding"]["tooltip"]} == {"time_s", "status", "faces"}
+    assert per_status["read"].tolist() == [1, 1, 0, 1] and per_status[NOT_READ].tolist() == [0, 1, 1, 0]
+    labels = re.findall(r">([\d.]+)</text>", _svg(chart))
+    assert "0.5" not in labels and "1.5" not in labels  # one face is "1", never "0.5"
+    assert NOT_READ_COLOR in _svg(chart)
 
 
-def test_shares_are_stacked_and_a_one_hour_timeline_serialises() -> None:
-    with alt.data_transformers.disable_max_rows():  # Streamlit ships data as Arrow, without Altair's row cap
-        spec = shares_over_time(_timeline(3600)).to_dict()
-    assert spec["encoding"]["y"]["stack"] == "zero"
-    assert spec["encoding"]["x"]["field"] == "time_s"
-    rows = _data(spec)
-    assert len(rows) == 3600 * len(CLASSES)
-    assert all(row["share"] is None for row in rows if row["time_s"] == 1.0)  # empty bins are gaps, not NaN
-
-
-def test_dominant_timeline_draws_one_cell_per_bin_with_faces() -> None:
-    timeline = _timeline(6)
-    spec = dominant_timeline(timeline).to_dict()
-    rows = _data(spec)
-    assert [row["time_s"] for row in rows] == timeline.loc[timeline["faces"] > 0, "time_s"].tolist()
-    assert all(row["end_s"] == row["time_s"] + 1.0 for row in rows)
-    assert spec["encoding"]["x2"]["field"] == "end_s"
+def test_charts_of_one_session_share_the_y_axis_width_so_their_time_axes_line_up() -> None:
+    specs = [
+        expressions_over_time(stacked(_bars()), 60).to_dict()["layer"][0],
+        faces_over_time(coverage(_bars()), 60).to_dict()["layer"][0],
+        track_strip(track_cells(face_rows([(0.5, 1, "happy", 0.8)]), 60.0), 60).to_dict(),
+    ]
+    for spec in specs:
+        axis = spec["encoding"]["y"]["axis"]
+        assert axis["minExtent"] == axis["maxExtent"] == Y_AXIS_WIDTH
 
 
 def test_track_strip_rows_thin_out_so_many_faces_stay_about_600_px() -> None:
-    steps = {n: track_strip(_cells(n)).to_dict()["height"]["step"] for n in (1, 5, 40, 100)}
+    def cells(tracks: int) -> pd.DataFrame:
+        rows = [(t * 0.5, k, CLASSES[(k + t) % 7], 0.8) for k in range(tracks) for t in range(6)]
+        return track_cells(face_rows(rows), duration_s=3.0)
+
+    steps = {n: track_strip(cells(n), 3.0).to_dict()["height"]["step"] for n in (1, 5, 40, 100)}
     assert steps[1] == steps[5] == 28
     assert steps[40] * 40 <= 600 and steps[100] == 6  # thinner rows, never invisible ones
-    assert track_strip(_cells(0)).to_dict()["height"]["step"] == 28  # no tracks still draws a readable strip
+
+
+def test_overall_distribution_keeps_the_expression_colours() -> None:
+    spec = overall_distribution(overall_shares({"class_shares": {"sad": 1.0}})).to_dict()
+    assert spec["encoding"]["color"]["scale"]["range"] == [EXPRESSION_COLORS[c] for c in CLASSES]

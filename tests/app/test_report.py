@@ -1,4 +1,4 @@
-"""Report tables (fer.app.report): smoothing, long format, dominant per bin, the track strip, notable moments."""
+"""Report tables (fer.app.report): bars of any session length, stacking, groups, coverage, the track strip."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import pytest
 
 from fer.app.report import (
     MAX_STRIP_COLUMNS,
+    MOST_BARS,
     NOT_READ,
     PROB_COLUMNS,
     SHARE_COLUMNS,
+    bar_seconds,
     coverage,
-    dominant_per_bin,
     faces_read,
-    notable_moments,
+    overall_group_shares,
     overall_shares,
     reading_summary,
-    smoothed,
+    resample,
+    stacked,
     track_cells,
 )
 from fer.labels import CLASSES
@@ -54,30 +56,72 @@ def face_rows(rows: list[tuple[float, int, str, float]]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["frame", "time_s", "track_id", "x", "y", "w", "h", "score", *PROB_COLUMNS])
 
 
-def test_smoothing_window_one_leaves_the_timeline_as_it_is() -> None:
-    timeline = happy_timeline(np.array([0.0, 1.0, 0.0, 1.0]))
-    pd.testing.assert_frame_equal(smoothed(timeline, 1), timeline)
+@pytest.mark.parametrize(("duration", "bin_s"), [(30, 1.0), (600, 1.0), (3600, 1.0), (6 * 3600, 1.0), (10, 2.0)])
+def test_bars_are_round_seconds_at_least_the_bin_and_never_more_than_the_limit(duration: float, bin_s: float) -> None:
+    bar = bar_seconds(duration, bin_s)
+    assert bar >= bin_s and duration / bar <= MOST_BARS
+    assert bar in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800) or bar % 3600 == 0
 
 
-def test_smoothing_is_a_centred_moving_average_and_empty_bins_stay_empty() -> None:
-    happy = np.array([0.0, 0.6, 0.0, np.nan, 0.3, 0.3])
-    timeline = timeline_frame(np.outer(happy, np.eye(len(CLASSES))[HAPPY]), faces=[1, 1, 1, 0, 1, 1])
-    result = smoothed(timeline, 3)
-    # bin 3 had no faces: it stays NaN (not the mean of its neighbours); they average over bins with faces
-    np.testing.assert_allclose(result["share_happy"], [0.3, 0.2, 0.3, np.nan, 0.3, 0.3])
-    assert result.loc[3, SHARE_COLUMNS].isna().all() and result.loc[2, SHARE_COLUMNS].notna().all()
-    assert timeline["share_happy"].iloc[1] == 0.6  # the input is not changed in place
-    pd.testing.assert_series_equal(result["faces"], timeline["faces"])
+def test_a_bar_weights_each_bin_by_its_faces_read_and_gaps_stay_gaps() -> None:
+    shares = np.zeros((6, len(CLASSES)))
+    shares[0, HAPPY] = 1.0  # 1 face read, happy
+    shares[1, CLASSES.index("sad")] = 1.0  # 3 faces read, all sad
+    shares[2:, HAPPY] = 1.0
+    timeline = timeline_frame(shares, faces=[1, 3, 2, 2, 0, 0])
+    timeline = timeline.drop(index=[4]).reset_index(drop=True)  # bin 4 was never analysed: no row at all
+    bars = resample(timeline, 2.0)
+    assert bars["time_s"].tolist() == [0.0, 2.0, 4.0] and bars["end_s"].tolist() == [2.0, 4.0, 6.0]
+    assert bars.loc[0, "share_happy"] == pytest.approx(0.25) and bars.loc[0, "share_sad"] == pytest.approx(0.75)
+    assert bars.loc[0, "faces"] == 2.0 and bars.loc[0, "faces_readable"] == 2.0  # means over its bins
+    assert bars.loc[2, SHARE_COLUMNS].isna().all()  # faces: none read, so no share is made up
 
 
-def test_dominant_per_bin_skips_empty_bins_and_takes_the_largest_share() -> None:
-    shares = np.zeros((3, len(CLASSES)))
-    shares[0, [CLASSES.index("sad"), HAPPY]] = [0.6, 0.4]
-    shares[2, [CLASSES.index("surprise"), HAPPY]] = [0.3, 0.7]
-    result = dominant_per_bin(timeline_frame(shares, faces=[2, 0, 3]))
-    assert result["time_s"].tolist() == [0.0, 2.0]
-    assert result["expression"].tolist() == ["sad", "happy"]
-    assert result["share"].tolist() == pytest.approx([0.6, 0.7])
+def test_a_six_hour_session_is_at_most_the_bar_limit() -> None:
+    seconds = 6 * 3600
+    timeline = timeline_frame(np.tile(np.eye(len(CLASSES))[HAPPY], (seconds, 1)))
+    bars = resample(timeline, bar_seconds(seconds))
+    assert len(bars) <= MOST_BARS and bars["share_happy"].eq(1.0).all()
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_stacked_bars_add_up_to_one_in_a_fixed_order_negative_at_the_bottom(grouped: bool) -> None:
+    shares = np.random.default_rng(3).dirichlet(np.ones(len(CLASSES)), size=4)
+    rows = stacked(resample(timeline_frame(shares, faces=[2, 0, 1, 3]), 1.0), grouped)
+    assert sorted(set(rows["time_s"])) == [0.0, 2.0, 3.0]
+    per_bar = rows.groupby("time_s")
+    assert np.allclose(per_bar["share"].sum(), 1.0) and np.allclose(per_bar["top"].max(), 1.0)
+    first = rows[rows["time_s"] == 0.0]
+    assert first.iloc[0]["expression"] == ("negative" if grouped else "angry") and first.iloc[0]["bottom"] == 0
+    assert first.iloc[-1]["expression"] == ("positive" if grouped else "happy")
+    if grouped:
+        negative = shares[0, [CLASSES.index(c) for c in ("angry", "disgust", "fear", "sad")]].sum()
+        assert first.iloc[0]["share"] == pytest.approx(negative)
+
+
+def test_coverage_stacks_faces_not_read_on_those_read() -> None:
+    timeline = timeline_frame(np.tile(np.eye(len(CLASSES))[HAPPY], (3, 1)), faces=[2, 3, 1])
+    timeline["faces_readable"] = [2, 1, 0]
+    rows = coverage(resample(timeline, 1.0))
+    read, not_read = rows[rows["status"] == "read"], rows[rows["status"] == NOT_READ]
+    assert read["faces"].tolist() == [2, 1, 0] and not_read["faces"].tolist() == [0, 2, 1]
+    assert (not_read["bottom"].to_numpy() == read["top"].to_numpy()).all()
+
+
+def test_faces_read_counts_every_face_of_sessions_analysed_before_readability() -> None:
+    timeline = timeline_frame(np.tile(np.eye(len(CLASSES))[HAPPY], (2, 1)), faces=[3, 1]).drop(columns="faces_readable")
+    assert faces_read(timeline).tolist() == [3, 1]
+
+
+def test_group_shares_of_the_whole_session() -> None:
+    groups = overall_group_shares({"class_shares": {"happy": 0.2, "sad": 0.3, "angry": 0.1, "neutral": 0.4}})
+    assert groups == pytest.approx({"positive": 0.2, "neutral": 0.4, "surprise": 0.0, "negative": 0.4})
+    assert overall_group_shares({"class_shares": None}) == {}
+
+
+def test_reasons_not_read_come_largest_first() -> None:
+    share, reasons = reading_summary({"readable_share": 0.5, "unreadable_reasons": {"small": 1, "blur": 3}})
+    assert share == 0.5 and list(reasons) == ["blur", "small"] and reasons["blur"] == 0.75
 
 
 def test_track_cells_average_probabilities_per_second_and_leave_static_faces_out() -> None:
@@ -128,50 +172,3 @@ def test_overall_shares_fills_missing_classes_with_zero(summary: dict, expected:
     result = overall_shares(summary)
     assert result["expression"].tolist() == list(CLASSES)
     assert result["share"].tolist() == [expected.get(c, 0.0) for c in CLASSES]
-
-
-@pytest.mark.parametrize(("low_to_high", "direction"), [(True, "rose"), (False, "fell")])
-def test_a_step_in_happy_share_is_one_notable_moment(low_to_high: bool, direction: str) -> None:
-    happy = np.where(np.arange(120) < 60, 0.1, 0.8)
-    moments = notable_moments(happy_timeline(happy if low_to_high else happy[::-1].copy()))
-    assert len(moments) == 1, moments
-    moment = moments.iloc[0]
-    assert abs(moment["time_s"] - 60) <= 2
-    assert (moment["change"] > 0) == low_to_high and abs(moment["change"]) == pytest.approx(0.7, abs=0.05)
-    assert direction in moment["description"]
-
-
-@pytest.mark.parametrize(
-    "happy",
-    [np.full(120, 0.4), np.clip(0.4 + np.random.default_rng(1).normal(0, 0.05, 120), 0, 1)],
-    ids=["flat", "small-noise"],
-)
-def test_no_notable_moment_without_a_real_change(happy: np.ndarray) -> None:
-    assert notable_moments(happy_timeline(happy)).empty
-
-
-def test_no_moments_in_an_empty_timeline() -> None:
-    moments = notable_moments(happy_timeline(np.empty(0)))
-    assert moments.empty and list(moments.columns) == ["time_s", "change", "description"]
-
-
-def test_a_strip_cell_where_the_face_was_never_read_says_so() -> None:
-    rows = face_rows([(0.2, 1, "happy", 0.9), (1.2, 1, "happy", 0.9), (1.5, 2, "sad", 0.8)])
-    rows.loc[1, PROB_COLUMNS] = None  # track 1 not read in its second second (as stored: NULL)
-    cells = track_cells(rows.astype({c: object for c in PROB_COLUMNS}), duration_s=2.0)
-    by_cell = {(row.track_id, row.start_s): row for row in cells.itertuples()}
-    assert by_cell[(1, 0.0)].expression == "happy" and by_cell[(1, 1.0)].expression == NOT_READ
-    assert np.isnan(by_cell[(1, 1.0)].confidence) and by_cell[(2, 1.0)].expression == "sad"
-
-
-def test_older_sessions_without_readability_count_every_face_as_read() -> None:
-    timeline = happy_timeline(np.array([0.5, 1.0])).assign(faces=[2, 1], faces_readable=[np.nan, np.nan])
-    np.testing.assert_array_equal(faces_read(timeline), [2, 1])
-    current = timeline.assign(faces_readable=[1, 0])
-    assert coverage(current).groupby("status")["faces"].sum().to_dict() == {"not read": 2, "read": 1}
-
-
-def test_reading_summary_gives_the_share_read_and_why_the_rest_was_not() -> None:
-    summary = {"readable_share": 0.25, "unreadable_reasons": {"small": 30, "pose": 10, "blur": 0, "uncertain": 0}}
-    assert reading_summary(summary) == (0.25, {"small": 0.75, "pose": 0.25})
-    assert reading_summary({}) == (None, {})  # analysed before readability was assessed

@@ -111,9 +111,9 @@ def test_overall_dominant_class_and_indicators(session: SessionAggregator) -> No
     )
     mean = (5 * HAPPY + 2 * SAD + 7 * NEUTRAL) / 14
     assert list(overall["mean_probabilities"].values()) == pytest.approx(mean.tolist(), abs=1e-4)
-    negative = mean[0] + mean[1] + mean[2] + mean[4]
-    assert overall["indicators"]["expressiveness"] == pytest.approx(1 - mean[6], abs=1e-4)
-    assert overall["indicators"]["positive_negative_balance"] == pytest.approx(mean[3] - negative, abs=1e-4)
+    # the indicators follow the shares the charts show: half the face time read was neutral
+    assert overall["indicators"]["non_neutral_share"] == pytest.approx(7 / 14, abs=1e-4)
+    assert overall["indicators"]["positive_negative_balance"] == pytest.approx(5 / 14 - 2 / 14, abs=1e-4)
     assert set(overall["indicator_definitions"]) == set(overall["indicators"])
 
 

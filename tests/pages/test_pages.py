@@ -19,7 +19,8 @@ def test_home_page_renders_the_notices_and_measured_model_numbers(data_folder: P
     assert not app.exception
     text = " ".join(m.value for m in app.markdown) + " ".join(w.value for w in app.warning)
     assert "not feelings" in text
-    assert "No face images are stored" in text
+    assert "holds numbers only, never a face image" in text
+    assert "Files that do show faces" in text and "annotated video" in text  # what is kept, said exactly
     assert "EU AI Act" in text and "education institutions" in text
     metrics = json.loads(METRICS_PATH.read_text())
     shown = {m.label: m.value for m in app.metric}
@@ -58,8 +59,9 @@ def test_upload_is_analysed_stored_and_shown(data_folder: Path, face_clip: Path)
     assert not app.file_uploader[0].value  # a fresh uploader: Streamlit no longer holds the upload in memory
     assert not app.get("progress")  # the finished progress bar is gone
     assert len(app.get("video")) == 1
-    assert len(app.get("vega_lite_chart")) >= 4
+    assert len(app.get("vega_lite_chart")) == 2
     assert len(app.get("download_button")) == 4
+    assert any("[Open its full report](reports?session=" in s.value for s in app.success)
     (stored,) = SessionStore().list()
     assert (stored.name, stored.source, stored.source_name, stored.tracks) == (
         "Maths, period 2",
@@ -92,7 +94,9 @@ def test_reports_lists_renders_and_deletes_a_session(data_folder: Path, face_cli
     app = AppTest.from_file(str(ROOT / "pages" / "reports.py"), default_timeout=60).run()
     assert not app.exception
     assert "Maths, period 2" in app.multiselect[0].format_func(app.multiselect[0].value[0])
-    assert len(app.get("vega_lite_chart")) >= 4
+    assert len(app.get("vega_lite_chart")) == 2  # the expressions over time, the faces present below
+    assert any(m.value.replace("\\", "").startswith("This 0:02 recording showed 1 face") for m in app.markdown)
+    assert len(app.get("video")) == 1 and len(app.get("download_button")) == 5
     (stored,) = SessionStore().list()
     assert stored.artifacts(data_folder).is_dir() and list((data_folder / "uploads").iterdir())
     next(b for b in app.button if b.label == "Delete this session").click()
@@ -121,7 +125,8 @@ def test_a_session_with_no_face_read_says_why_and_charts_no_expression(data_fold
     assert not app.exception and not app.error
     assert next(m for m in app.metric if m.label == "Expressions read").value == "0%"
     assert next(m for m in app.metric if m.label == "Most common expression read").value == "none read"
-    assert any("read on 0% of face time; not read: too small 100%" in c.value for c in app.caption)
+    assert any(c.value == "Not read: too small." for c in app.caption)
+    assert any("None of the faces could be read \\(too small\\)" in m.value for m in app.markdown)
     assert any("px across" in w.value and "closer" in w.value for w in app.warning)
     assert any("none could be read" in i.value for i in app.info)
     assert len(app.get("vega_lite_chart")) == 1  # faces present only: no expression chart from guesses

@@ -16,7 +16,15 @@ from fer.engine.aggregate import SessionAggregator
 from fer.engine.detections import Detections
 from fer.engine.outputs import DETECTION_COLUMNS
 from fer.labels import CLASSES
-from fer.sessions.migrations import SCHEMA, audit_log, current_version, metadata, schema_version
+from fer.sessions.migrations import (
+    MAX_MARKER_LABEL,
+    SCHEMA,
+    audit_log,
+    current_version,
+    markers,
+    metadata,
+    schema_version,
+)
 from fer.sessions.store import SessionStore
 
 POSTGRES_URL = os.environ.get("FER_TEST_POSTGRES_URL")
@@ -295,3 +303,22 @@ def test_default_database_is_a_sqlite_file_in_the_data_folder(tmp_path: Path, mo
     monkeypatch.delenv("FER_DATABASE_URL", raising=False)
     store = SessionStore()
     assert store.engine.dialect.name == "sqlite" and (tmp_path / "data" / "sessions.db").is_file()
+
+
+def test_lesson_markers_are_kept_in_time_order_checked_and_go_with_their_session(store: SessionStore) -> None:
+    session_id = _save(store, owner="ana@school.org")  # a 3-second session
+    store.add_marker(session_id, 2.0, "  group work ", owner="ana@school.org")
+    quiz = store.add_marker(session_id, 0.5, "quiz", owner="ana@school.org")
+    assert store.markers(session_id)[["time_s", "label"]].values.tolist() == [[0.5, "quiz"], [2.0, "group work"]]
+    for time_s, label in ((1.0, ""), (1.0, "x" * (MAX_MARKER_LABEL + 1)), (3.5, "after the end"), (-1.0, "before")):
+        with pytest.raises(ValueError, match=r"label|within"):
+            store.add_marker(session_id, time_s, label, owner="ana@school.org")
+    with pytest.raises(PermissionError):  # another teacher reaches neither the session nor its markers
+        store.add_marker(session_id, 1.0, "mine now", owner="bo@school.org")
+    with pytest.raises(PermissionError):
+        store.delete_marker(session_id, quiz, owner="bo@school.org")
+    store.delete_marker(session_id, quiz, owner="ana@school.org")
+    assert store.markers(session_id)["label"].tolist() == ["group work"]
+    store.delete(session_id)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(markers)).scalar() == 0

@@ -1,0 +1,111 @@
+"""The report's opening paragraph, written from the numbers: how long, how many faces, how much could be read,
+how the observed expressions moved, the notable moments.
+
+The wording is the app's careful one: observed facial expressions of the group, never feelings or engagement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fer.app.clock import clock
+from fer.app.moments import GROUP_PHRASES
+from fer.app.report import GROUPS, faces_read, overall_group_shares, reading_summary
+
+READ_REASONS = {
+    "small": "too small",
+    "pose": "turned away or looking down",
+    "blur": "blurred",
+    "uncertain": "too uncertain to read",
+}
+SHIFT_MIN = 0.10  # a group's share must differ by 10 points between the first and last third to be mentioned
+MOMENTS_NAMED = 3
+
+
+def lesson_summary(summary: dict, timeline: pd.DataFrame, moments: pd.DataFrame, source: str = "upload") -> str:
+    """A few plain sentences a teacher reads first."""
+    duration_s = float(summary.get("duration_s") or 0.0)
+    kind = "live session" if source == "live" else "recording"
+    faces = int(summary.get("tracks") or 0)
+    if timeline.empty or faces == 0 or timeline["faces"].sum() == 0:
+        return f"No faces were found in this {clock(duration_s)} {kind}, so there are no expressions to report."
+    most = int(timeline["faces"].max())
+    sentences = [
+        f"This {clock(duration_s)} {kind} showed {_count(faces, 'face')}"
+        + (f" (up to {most} at once)." if most < faces else ".")
+    ]
+    sentences.append(_reading_sentence(summary))
+    groups = overall_group_shares(summary)
+    if not groups:
+        return " ".join(sentences)
+    shares = summary["class_shares"]
+    ranked = sorted(shares, key=lambda c: -shares[c])
+    sentences.append(
+        f"Of the face time read, the most common observed expression was {ranked[0]} ({shares[ranked[0]]:.0%}), "
+        f"then {ranked[1]} ({shares[ranked[1]]:.0%}); positive expressions {groups['positive']:.0%}, "
+        f"negative {groups['negative']:.0%}."
+    )
+    sentences += _shift_sentences(timeline)
+    sentences.append(_moments_sentence(moments))
+    return " ".join(s for s in sentences if s)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _reading_sentence(summary: dict) -> str:
+    share, reasons = reading_summary(summary)
+    if share is None:
+        return "How much could be read was not assessed for this session (analysed by an older version)."
+    if share == 0:
+        return f"None of the faces could be read ({reasons_text(reasons)}), so no expression is reported."
+    text = f"Expressions could be read on {share:.0%} of the face time"
+    if share < 0.995 and reasons:
+        text += f"; the rest could not be read: {reasons_text(reasons)}"
+    return text + "."
+
+
+def reasons_text(reasons: dict[str, float]) -> str:
+    """Why faces were not read, largest reason first: "too small", or "mostly too small (62%), then blurred (30%)"."""
+    if len(reasons) == 1:
+        return READ_REASONS[next(iter(reasons))]
+    named = [f"{READ_REASONS[reason]} ({part:.0%})" for reason, part in list(reasons.items())[:2]]
+    return "mostly " + ", then ".join(named)
+
+
+def _shift_sentences(timeline: pd.DataFrame) -> list[str]:
+    """One sentence on the groups whose share moved by 10 points from the first third of the session to the last."""
+    read = faces_read(timeline).to_numpy(dtype=float)
+    times = timeline["time_s"].to_numpy(dtype=float)
+    if read.sum() == 0 or len(times) < 3:
+        return []
+    first, last = times <= np.quantile(times, 1 / 3), times >= np.quantile(times, 2 / 3)
+    if read[first].sum() == 0 or read[last].sum() == 0:
+        return []
+    shifts = []
+    for group, members in GROUPS.items():
+        share = timeline[[f"share_{c}" for c in members]].sum(axis=1).fillna(0.0).to_numpy()
+        early = float((share * read)[first].sum() / read[first].sum())
+        late = float((share * read)[last].sum() / read[last].sum())
+        if abs(late - early) >= SHIFT_MIN:
+            direction = "rose" if late > early else "fell"
+            shifts.append((abs(late - early), f"{GROUP_PHRASES[group]} {direction} ({early:.0%} → {late:.0%})"))
+    if not shifts:
+        return ["The mix of observed expressions was about the same in the first and the last third."]
+    named = [text for _size, text in sorted(shifts, reverse=True)]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return [f"From the first third of the lesson to the last, {listed}."]
+
+
+def _moments_sentence(moments: pd.DataFrame) -> str:
+    if moments.empty:
+        return "There was no sudden, sustained change in the observed expressions."
+    named = [f"at {row.time}, {_lower_first(row.description)}" for row in moments.head(MOMENTS_NAMED).itertuples()]
+    more = len(moments) - MOMENTS_NAMED
+    return "Notable moments: " + "; ".join(named) + (f"; and {more} more below." if more > 0 else ".")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

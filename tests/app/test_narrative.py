@@ -1,0 +1,60 @@
+"""The report's opening paragraph (fer.app.narrative) on generated sessions: 1 face, 30 faces, none readable,
+an hour, none found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fer.app.moments import notable_moments
+from fer.app.narrative import lesson_summary
+from fer.sessions.store import SessionStore
+from tests.synthetic import scripted_session
+
+EMPTY = pd.DataFrame(columns=["time_s", "faces", "faces_readable"])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SessionStore:
+    return SessionStore(f"sqlite:///{tmp_path / 'sessions.db'}")
+
+
+def _text(store: SessionStore, **kwargs: object) -> str:
+    session_id = scripted_session(store, **kwargs)
+    stored, timeline = store.get(session_id), store.timeline(session_id)
+    return lesson_summary(stored.summary, timeline, notable_moments(timeline), stored.source)
+
+
+def test_thirty_faces_for_an_hour(store: SessionStore) -> None:
+    text = _text(store, faces=30, seconds=3600, read_share=0.8)
+    assert text.startswith("This 1:00:00 recording showed 30 faces.")
+    assert "Expressions could be read on 80% of the face time; the rest could not be read: too small." in text
+    assert "the most common observed expression was neutral" in text
+    assert "From the first third of the lesson to the last, negative expressions rose (0% → 6" in text
+    assert "Notable moments: at 20:00, positive expressions rose" in text and "at 40:00" in text
+
+
+def test_one_face(store: SessionStore) -> None:
+    text = _text(store, faces=1, seconds=300)
+    assert text.startswith("This 5:00 recording showed 1 face.")
+    assert "Notable moments" in text
+
+
+def test_no_face_could_be_read(store: SessionStore) -> None:
+    text = _text(store, faces=5, seconds=120, read_share=0.0)
+    assert text == (
+        "This 2:00 recording showed 5 faces. None of the faces could be read (too small), so no expression is reported."
+    )
+
+
+def test_no_face_at_all(store: SessionStore) -> None:
+    assert lesson_summary({"duration_s": 95.0, "tracks": 0}, EMPTY, EMPTY, "live") == (
+        "No faces were found in this 1:35 live session, so there are no expressions to report."
+    )
+
+
+@pytest.mark.parametrize("word", ["feel", "engag", "emotion", "mood", "attention"])
+def test_the_wording_stays_with_observed_expressions(store: SessionStore, word: str) -> None:
+    assert word not in _text(store, faces=12, seconds=600).lower()
