@@ -23,12 +23,12 @@ labels = {
     s.id: f"{s.name} · {s.created:%d %b %Y %H:%M} · {s.source}" + (f" · {s.owner}" if show_owner else "")
     for s in sessions
 }
-asked = st.query_params.get("session")  # the Analyse page links here with ?session=ID
-first = int(asked) if asked and asked.isdigit() and int(asked) in labels else sessions[0].id
+# the Analyse page links here with ?session=ID; ?session=A&session=B opens a comparison
+asked = [int(v) for v in st.query_params.get_all("session") if v.isdigit() and int(v) in labels][:4]
 chosen = st.multiselect(
     "Sessions (pick two or more to compare)",
     options=list(labels),
-    default=[first],
+    default=asked or [sessions[0].id],
     format_func=labels.get,
     max_selections=4,
 )
@@ -53,13 +53,13 @@ def single(stored: StoredSession) -> None:
     if clicked is not None:
         st.session_state[start_key] = clicked
     _timeline, _bars, found = session_view.session_tables(stored.id, session_view.cache_key(stored))
-    video, side = st.columns([3, 2], gap="large")
+    video, side = st.columns(2, gap="large")
     with side:
         st.markdown("**Notable moments**")
         if found.empty:
             st.caption("No sudden, sustained change in the observed expressions (20 percentage points or more).")
         for index, moment in enumerate(found.itertuples()):
-            go, text = st.columns([1, 4], vertical_alignment="center")
+            go, text = st.columns([1, 3], vertical_alignment="center")
             if go.button(f"▶ {moment.time}", key=f"moment{index}", help="Play the video from here"):
                 st.session_state[start_key] = moment.time_s
             text.markdown(plain(moment.description))
@@ -146,19 +146,25 @@ def compare(picked: list[StoredSession]) -> None:
                 **{group.capitalize(): groups.get(group) for group in report.GROUPS},
             }
         )
-    percent = st.column_config.NumberColumn(format="percent")
+    table = pd.DataFrame(rows)
+    shares = ["Read", *(g.capitalize() for g in report.GROUPS)]
+    table[shares] = (table[shares].astype(float) * 100).round()
     st.dataframe(
-        pd.DataFrame(rows),
+        table,
         hide_index=True,
         width="stretch",
-        column_config={name: percent for name in ["Read", *(g.capitalize() for g in report.GROUPS)]},
+        column_config={name: st.column_config.NumberColumn(format="%d %%") for name in shares},
+    )
+    axis = st.segmented_control(
+        "Time axis",
+        ["Lesson time", "Share of the lesson"],
+        default="Lesson time",
+        help="Lesson time: every session on the longest one's clock. Share of the lesson: each stretched to 0-100 %.",
     )
     longest = max(stored.duration_s for stored in picked)
     for stored in picked:
         st.markdown(f"**{plain(stored.name)}** · {clock.clock(stored.duration_s)}")
-        session_view.main_charts(
-            stored, grouped, store.markers(stored.id), key=f"compare{stored.id}", duration_s=longest
-        )
+        session_view.compared_chart(stored, grouped, longest, percent=axis == "Share of the lesson")
 
 
 if len(chosen) == 1:

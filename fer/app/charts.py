@@ -32,6 +32,8 @@ _SCALE = alt.Scale(domain=list(CLASSES), range=[EXPRESSION_COLORS[c] for c in CL
 _STRIP_SCALE = alt.Scale(domain=[*CLASSES, NOT_READ], range=[*(EXPRESSION_COLORS[c] for c in CLASSES), NOT_READ_COLOR])
 _COLOR = alt.Color("expression:N", title="Expression", scale=_SCALE)
 _UNIT = alt.Scale(domain=[0, 1])
+# legends above the plot, not beside it: every chart of a session then has the same plot width
+_LEGEND = alt.Legend(orient="top", direction="horizontal", titleOrient="left")
 SELECTION = "at"  # the name of the click selection on the main chart: the page reads the clicked time from it
 
 
@@ -47,31 +49,44 @@ def _clock_expression(long: bool) -> str:
     return f"floor(datum.value / 60) + ':' + {seconds}"
 
 
-def time_axis(duration_s: float, field: str = "time_s", title: str | None = "Lesson time") -> alt.X:
-    """Lesson time from 0 to the end, with ticks on round clock times labelled m:ss (h:mm:ss past an hour)."""
+def time_axis(duration_s: float, field: str = "time_s", percent: bool = False) -> alt.X:
+    """Lesson time from 0 to the end, with ticks on round clock times labelled m:ss (h:mm:ss past an hour); or,
+    with ``percent``, times already given as 0-100 % of the lesson (sessions of any length side by side)."""
+    if percent:
+        axis = alt.Axis(values=list(range(0, 101, 10)), labelExpr="datum.value + ' %'", grid=False)
+        return alt.X(f"{field}:Q", title="Share of the lesson", scale=alt.Scale(domain=[0, 100]), axis=axis)
     end = max(duration_s, 1.0)
     axis = alt.Axis(values=ticks(end), labelExpr=_clock_expression(end >= 3600), grid=False)
-    return alt.X(f"{field}:Q", title=title, scale=alt.Scale(domain=[0, end], nice=False), axis=axis)
+    return alt.X(f"{field}:Q", title="Lesson time", scale=alt.Scale(domain=[0, end], nice=False), axis=axis)
 
 
-def _with_clock(data: pd.DataFrame, duration_s: float, field: str = "time_s") -> pd.DataFrame:
+def _with_clock(data: pd.DataFrame, duration_s: float, field: str = "time_s", percent: bool = False) -> pd.DataFrame:
     """Adds ``at``: the time as the axis prints it, for tooltips."""
+    if percent:
+        return data.assign(at=[f"{t:.0f} %" for t in data[field]])
     long = duration_s >= 3600
     return data.assign(at=[clock(t, long) for t in data[field]])
+
+
+def _or_none(markers: pd.DataFrame | None) -> pd.DataFrame:
+    return markers if markers is not None else pd.DataFrame()
 
 
 def _y_axis(title: str, **kwargs: object) -> alt.Axis:
     return alt.Axis(title=title, minExtent=Y_AXIS_WIDTH, maxExtent=Y_AXIS_WIDTH, **kwargs)
 
 
-def _markers_layer(markers: pd.DataFrame, duration_s: float, labelled: bool) -> list[alt.Chart]:
+def _markers_layer(markers: pd.DataFrame, duration_s: float, labelled: bool, percent: bool) -> list[alt.Chart]:
     if markers.empty:
         return []
-    data = _with_clock(markers[["time_s", "label"]], duration_s)
-    base = alt.Chart(data).encode(time_axis(duration_s), tooltip=[alt.Tooltip("at:N", title="time"), "label:N"])
+    data = _with_clock(markers[["time_s", "label"]], duration_s, percent=percent)
+    base = alt.Chart(data).encode(
+        time_axis(duration_s, percent=percent), tooltip=[alt.Tooltip("at:N", title="time"), "label:N"]
+    )
     layers = [base.mark_rule(color=MARKER_COLOR, strokeDash=[5, 3], strokeWidth=2)]
     if labelled:
-        text = base.mark_text(align="left", baseline="top", dx=4, dy=2, color=MARKER_COLOR, fontWeight="bold")
+        # above the plot, where no bar hides it
+        text = base.mark_text(align="left", baseline="bottom", dx=3, dy=-3, color=MARKER_COLOR, fontWeight="bold")
         layers.append(text.encode(y=alt.value(0), text="label:N"))
     return layers
 
@@ -82,6 +97,7 @@ def expressions_over_time(
     grouped: bool = False,
     markers: pd.DataFrame | None = None,
     height: int = 300,
+    percent: bool = False,
 ) -> alt.LayerChart:
     """The main chart: per bar, the share of the faces read showing each expression (or group), stacked in a
     fixed order; gaps where none could be read; lesson markers as labelled lines. A click selects a bar's time."""
@@ -91,14 +107,15 @@ def expressions_over_time(
     title = "Group" if grouped else "Expression"
     click = alt.selection_point(name=SELECTION, fields=["time_s"], on="click", clear="dblclick")
     bar_layer = (
-        alt.Chart(_with_clock(bars, duration_s))
-        .mark_rect()
+        alt.Chart(_with_clock(bars, duration_s, percent=percent))
+        .mark_rect(strokeWidth=0.6)  # a stroke in the bar's own colour hides the hairline seams between bars
         .encode(
-            time_axis(duration_s),
+            time_axis(duration_s, percent=percent),
             alt.X2("end_s:Q"),
             alt.Y("bottom:Q", axis=_y_axis("Share of faces read", format="%"), scale=_UNIT),
             alt.Y2("top:Q"),
-            alt.Color("expression:N", title=title, scale=scale),
+            alt.Color("expression:N", title=title, scale=scale, legend=_LEGEND),
+            alt.Stroke("expression:N", scale=scale, legend=None),
             opacity=alt.condition(click, alt.value(1.0), alt.value(0.45)),
             tooltip=[
                 alt.Tooltip("at:N", title="from"),
@@ -109,12 +126,12 @@ def expressions_over_time(
         )
         .add_params(click)
     )
-    layers = [bar_layer, *_markers_layer(markers if markers is not None else pd.DataFrame(), duration_s, True)]
+    layers = [bar_layer, *_markers_layer(_or_none(markers), duration_s, True, percent)]
     return alt.layer(*layers).properties(height=height)
 
 
 def faces_over_time(
-    coverage: pd.DataFrame, duration_s: float, markers: pd.DataFrame | None = None, height: int = 140
+    coverage: pd.DataFrame, duration_s: float, markers: pd.DataFrame | None = None, height: int = 190
 ) -> alt.LayerChart:
     """Faces present per bar: those whose expression was read at the bottom, present but not read in grey above."""
     status = alt.Scale(domain=["read", NOT_READ], range=[READ_COLOR, NOT_READ_COLOR])
@@ -131,11 +148,11 @@ def faces_over_time(
                 scale=alt.Scale(domain=[0, max(most, 1.0)], nice=True),
             ),
             alt.Y2("top:Q"),
-            alt.Color("status:N", title="Faces", scale=status, sort=["read", NOT_READ]),
+            alt.Color("status:N", title="Faces", scale=status, sort=["read", NOT_READ], legend=_LEGEND),
             tooltip=[alt.Tooltip("at:N", title="from"), "status:N", alt.Tooltip("faces:Q", title="faces (mean)")],
         )
     )
-    layers = [chart, *_markers_layer(markers if markers is not None else pd.DataFrame(), duration_s, False)]
+    layers = [chart, *_markers_layer(_or_none(markers), duration_s, False, False)]
     return alt.layer(*layers).properties(height=height)
 
 

@@ -25,7 +25,7 @@ GROUP_PHRASES = {
     "surprise": "surprised expressions",
     "negative": "negative expressions",
 }
-COLUMNS = ["time_s", "time", "group", "before", "after", "change_pp", "description"]
+COLUMNS = ["time_s", "time", "group", "before", "after", "change_pp", "description", "headline"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class _Change:
     @property
     def change(self) -> float:
         return self.after - self.before
+
+    def headline(self) -> str:
+        """The change in a few words, for the summary paragraph: "positive expressions rose by 59 points"."""
+        direction = "rose" if self.change > 0 else "fell"
+        return f"{GROUP_PHRASES[self.group]} {direction} by {abs(self.change) * 100:.0f} points"
 
     def phrase(self, points: bool = True) -> str:
         direction = "rose" if self.change > 0 else "fell"
@@ -56,7 +61,8 @@ def notable_moments(
     window_s: float | None = None,
     min_change: float = MIN_CHANGE,
 ) -> pd.DataFrame:
-    """The moments, in time order: ``time_s, time (m:ss), group, before, after, change_pp, description``."""
+    """The moments, in time order: ``time_s, time (m:ss), group, before, after, change_pp, description`` (a full
+    sentence) and ``headline`` (a few words)."""
     if timeline.empty or faces_read(timeline).sum() == 0:
         return pd.DataFrame(columns=COLUMNS)
     grid = (timeline["time_s"].to_numpy() // bin_s).astype(np.int64)
@@ -124,6 +130,15 @@ def _as_moments(moments: list[list[_Change]]) -> pd.DataFrame:
             text += " as " + max(opposite, key=lambda c: abs(c.change)).phrase(points=False)
         text = text[0].upper() + text[1:]
         rows.append(
-            (main.time_s, clock(main.time_s), main.group, main.before, main.after, round(main.change * 100), text)
+            (
+                main.time_s,
+                clock(main.time_s),
+                main.group,
+                main.before,
+                main.after,
+                round(main.change * 100),
+                text,
+                main.headline(),
+            )
         )
     return pd.DataFrame(rows, columns=COLUMNS)

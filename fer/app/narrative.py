@@ -102,10 +102,7 @@ def _shift_sentences(timeline: pd.DataFrame) -> list[str]:
 def _moments_sentence(moments: pd.DataFrame) -> str:
     if moments.empty:
         return "There was no sudden, sustained change in the observed expressions."
-    named = [f"at {row.time}, {_lower_first(row.description)}" for row in moments.head(MOMENTS_NAMED).itertuples()]
+    named = [f"{row.time} ({row.headline})" for row in moments.head(MOMENTS_NAMED).itertuples()]
     more = len(moments) - MOMENTS_NAMED
-    return "Notable moments: " + "; ".join(named) + (f"; and {more} more below." if more > 0 else ".")
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return "Notable moments at " + listed + (f", and {more} more below." if more > 0 else ".")

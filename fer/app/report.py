@@ -16,6 +16,7 @@ from fer.labels import CLASSES
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
 MAX_STRIP_COLUMNS = 600  # a 1-hour session is drawn in 6 s cells, not 3,600 tiny ones
 MOST_BARS = 150  # bars across the main chart: readable at 1280 px for any session length
+MIN_READINGS = 10  # face readings a bar should hold: fewer and each bar is mostly 0 or 100 %
 NOT_READ = "not read"  # a face present whose expression could not be read (too small, turned away, blurred...)
 
 # The grouped view, as in classroom wellbeing studies: one positive, neutral, surprise (either way), negative.
@@ -39,11 +40,21 @@ def faces_read(timeline: pd.DataFrame) -> pd.Series:
     return timeline["faces_readable"].fillna(timeline["faces"]).astype(int)
 
 
-def bar_seconds(duration_s: float, bin_s: float = 1.0, most_bars: int = MOST_BARS) -> float:
-    """The width of one bar: a round number of seconds, at least the stored bin, at most ``most_bars`` bars."""
-    wanted = max(duration_s, bin_s) / most_bars
+def bar_seconds(duration_s: float, bin_s: float = 1.0, readings_per_s: float = 0.0) -> float:
+    """The width of one bar: a round number of seconds, at least the stored bin, at most ``MOST_BARS`` bars, and
+    wide enough to hold about ``MIN_READINGS`` face readings at ``readings_per_s`` (faces read per second), so one
+    face is drawn as shares over several seconds, not as a barcode of 0 and 100 %."""
+    wanted = max(duration_s, bin_s) / MOST_BARS
+    if readings_per_s > 0:
+        wanted = max(wanted, MIN_READINGS / readings_per_s)
     step = next((s for s in _BAR_STEPS_S if s >= wanted), math.ceil(wanted / 3600) * 3600)
     return float(max(step, bin_s))
+
+
+def readings_per_second(timeline: pd.DataFrame, bin_s: float = 1.0) -> float:
+    """Faces read per second, on average over the bins where any face was present."""
+    present = timeline["faces"] > 0 if len(timeline) else pd.Series(dtype=bool)
+    return float(faces_read(timeline)[present].mean() / bin_s) if present.any() else 0.0
 
 
 def resample(timeline: pd.DataFrame, bar_s: float) -> pd.DataFrame:

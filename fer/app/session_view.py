@@ -31,7 +31,8 @@ def session_tables(session_id: int, version: str) -> tuple[pd.DataFrame, pd.Data
     stored = store().get(session_id)
     timeline = store().timeline(session_id)
     bin_s = float(stored.settings.get("bin_s", 1.0))
-    bars = report.resample(timeline, report.bar_seconds(stored.duration_s, bin_s))
+    bar_s = report.bar_seconds(stored.duration_s, bin_s, report.readings_per_second(timeline, bin_s))
+    bars = report.resample(timeline, bar_s)
     return timeline, bars, moments.notable_moments(timeline, bin_s)
 
 
@@ -98,19 +99,9 @@ def headline(stored: StoredSession) -> None:
         st.warning(warning, icon=":material/visibility_off:")
 
 
-def main_charts(
-    stored: StoredSession,
-    grouped: bool,
-    markers: pd.DataFrame,
-    key: str,
-    duration_s: float | None = None,
-) -> float | None:
-    """The expressions over time, and the faces present and read below them; returns the time of a clicked bar.
-
-    ``duration_s`` stretches the time axis (to compare sessions of different lengths on one lesson-time axis).
-    """
+def main_charts(stored: StoredSession, grouped: bool, markers: pd.DataFrame, key: str) -> float | None:
+    """The expressions over time, and the faces present and read below them; returns the time of a clicked bar."""
     timeline, bars, _found = session_tables(stored.id, cache_key(stored))
-    end = duration_s or stored.duration_s
     if timeline.empty or timeline["faces"].sum() == 0:
         st.info("No faces were found in this session, so there is nothing to chart.")
         return None
@@ -118,17 +109,36 @@ def main_charts(
     if report.faces_read(timeline).sum() == 0:
         st.info("Faces were found, but none could be read (see above why), so no expression is charted.")
     else:
-        chart = charts.expressions_over_time(report.stacked(bars, grouped), end, grouped, markers)
+        chart = charts.expressions_over_time(report.stacked(bars, grouped), stored.duration_s, grouped, markers)
         event = st.altair_chart(chart, width="stretch", key=f"shares{key}", on_select="rerun", selection_mode="at")
         points = event.selection.get(charts.SELECTION) if event else None
         clicked = float(points[0]["time_s"]) if points else None
-    st.altair_chart(charts.faces_over_time(report.coverage(bars), end, markers), width="stretch", key=f"faces{key}")
-    bar_s = float(bars["end_s"].iloc[0] - bars["time_s"].iloc[0]) if len(bars) else 1.0
+    coverage = charts.faces_over_time(report.coverage(bars), stored.duration_s, markers)
+    st.altair_chart(coverage, width="stretch", key=f"faces{key}")
     st.caption(
-        f"Each bar is {clock.clock(bar_s)} of the lesson: the share of the faces read showing each expression "
-        "(gaps: none could be read). Below, the faces present: brown read, grey present but not read."
+        f"Each bar is {clock.clock(_bar_width(bars))} of the lesson: the share of the faces read showing each "
+        "expression (gaps: none could be read). Below, the faces present: brown read, grey present but not read."
     )
     return clicked
+
+
+def compared_chart(stored: StoredSession, grouped: bool, longest_s: float, percent: bool) -> None:
+    """One session's expressions over time for the comparison: on the longest session's lesson-time axis, or
+    stretched to 0-100 % of its own length."""
+    timeline, bars, _found = session_tables(stored.id, cache_key(stored))
+    if report.faces_read(timeline).sum() == 0:
+        st.caption("No expression could be read in this session.")
+        return
+    data = report.stacked(bars, grouped)
+    if percent:
+        stretch = 100.0 / max(stored.duration_s, 1e-9)
+        data = data.assign(time_s=data["time_s"] * stretch, end_s=(data["end_s"] * stretch).clip(upper=100.0))
+    chart = charts.expressions_over_time(data, longest_s, grouped, height=220, percent=percent)
+    st.altair_chart(chart, width="stretch", key=f"compare{stored.id}")
+
+
+def _bar_width(bars: pd.DataFrame) -> float:
+    return float(bars["end_s"].iloc[0] - bars["time_s"].iloc[0]) if len(bars) else 1.0
 
 
 def face_strips(stored: StoredSession, key: str) -> None:

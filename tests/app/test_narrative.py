@@ -33,7 +33,7 @@ def test_thirty_faces_for_an_hour(store: SessionStore) -> None:
     assert "Expressions could be read on 80% of the face time; the rest could not be read: too small." in text
     assert "the most common observed expression was neutral" in text
     assert "From the first third of the lesson to the last, negative expressions rose (0% → 6" in text
-    assert "Notable moments: at 20:00, positive expressions rose" in text and "at 40:00" in text
+    assert "Notable moments at 20:00 (positive expressions rose by 6" in text and "and 40:00 (" in text
 
 
 def test_one_face(store: SessionStore) -> None:

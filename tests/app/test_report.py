@@ -18,6 +18,7 @@ from fer.app.report import (
     overall_group_shares,
     overall_shares,
     reading_summary,
+    readings_per_second,
     resample,
     stacked,
     track_cells,
@@ -172,3 +173,11 @@ def test_overall_shares_fills_missing_classes_with_zero(summary: dict, expected:
     result = overall_shares(summary)
     assert result["expression"].tolist() == list(CLASSES)
     assert result["share"].tolist() == [expected.get(c, 0.0) for c in CLASSES]
+
+
+def test_few_faces_get_wider_bars_so_each_holds_several_readings() -> None:
+    one_face = timeline_frame(np.tile(np.eye(len(CLASSES))[HAPPY], (300, 1)))
+    assert readings_per_second(one_face) == 1.0
+    assert bar_seconds(300, 1.0, readings_per_second(one_face)) == 10  # not 2 s bars of 0 or 100 %
+    thirty = timeline_frame(np.tile(np.eye(len(CLASSES))[HAPPY], (300, 1)), faces=np.full(300, 30))
+    assert bar_seconds(300, 1.0, readings_per_second(thirty)) == 2  # many faces: the finest bars the limit allows

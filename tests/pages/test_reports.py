@@ -110,7 +110,11 @@ def test_sessions_compare_on_one_lesson_time_axis_with_a_table_of_numbers(data_f
     table = app.dataframe[0].value
     assert table["Session"].tolist() == ["Short", "Long"] and table["Length"].tolist() == ["5:00", "20:00"]
     assert set(table.columns) >= {"Faces", "Read", "Positive", "Negative"}
+    assert table["Read"].tolist() == [89, 90]  # whole percentages, never cut to "0.…"
     charts = app.get("vega_lite_chart")
-    assert len(charts) == 4
+    assert len(charts) == 2
     # both on the longer session's axis: 0 to 20:00
-    assert all('"domain": [0, 1200' in c.proto.spec or '"domain":[0,1200' in c.proto.spec for c in charts)
+    assert all(re.search(r'"domain": ?\[0, ?1200', c.proto.spec) for c in charts)
+    app.get("button_group")[1].set_value("Share of the lesson")
+    app.run()
+    assert all(re.search(r'"domain": ?\[0, ?100\]', c.proto.spec) for c in app.get("vega_lite_chart"))
