@@ -115,10 +115,14 @@ def main_charts(stored: StoredSession, grouped: bool, markers: pd.DataFrame, key
         clicked = float(points[0]["time_s"]) if points else None
     coverage = charts.faces_over_time(report.coverage(bars), stored.duration_s, markers)
     st.altair_chart(coverage, width="stretch", key=f"faces{key}")
-    st.caption(
-        f"Each bar is {clock.clock(_bar_width(bars))} of the lesson: the share of the faces read showing each "
-        "expression (gaps: none could be read). Below, the faces present: brown read, grey present but not read."
-    )
+    bar = f"Each bar is {clock.clock(_bar_width(bars))} of the lesson"
+    faces = "the faces present: brown read, grey present but not read."
+    if report.faces_read(timeline).sum() == 0:
+        st.caption(f"{bar}: {faces}")
+    else:
+        st.caption(
+            f"{bar}: the share of the faces read showing each expression (gaps: none could be read). Below, {faces}"
+        )
     return clicked
 
 
