@@ -69,6 +69,17 @@ def test_report_screenshots_at_1280_px(browser, sessions, faces: str, theme: str
     page.close()
 
 
+def test_times_are_in_the_viewers_time_zone_and_there_is_no_deploy_button(browser, sessions) -> None:
+    url, ids = sessions
+    context = browser.new_context(viewport={"width": WIDTH, "height": 900}, timezone_id="Pacific/Auckland")
+    page = context.new_page()
+    page.goto(f"{url}/reports?session={ids['12']}")
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=90_000)
+    assert page.get_by_text("(Pacific/Auckland)", exact=False).count() == 1  # stored in UTC, shown where she is
+    assert page.get_by_role("button", name="Deploy").count() == 0
+    context.close()
+
+
 def _video_time(page) -> float:
     page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 1")
     return float(page.locator("video").first.evaluate("v => v.currentTime"))

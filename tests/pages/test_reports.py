@@ -118,3 +118,13 @@ def test_sessions_compare_on_one_lesson_time_axis_with_a_table_of_numbers(data_f
     app.get("button_group")[1].set_value("Share of the lesson")
     app.run()
     assert all(re.search(r'"domain": ?\[0, ?100\]', c.proto.spec) for c in app.get("vega_lite_chart"))
+
+
+def test_each_face_over_time_is_drawn_only_when_asked_for(data_folder: Path) -> None:
+    scripted_session(SessionStore(), faces=5, seconds=120)
+    app = _reports()
+    assert len(app.get("vega_lite_chart")) == 2
+    app.toggle[0].set_value(True)
+    app.run()
+    strip = app.get("vega_lite_chart")[2]
+    assert '"track_id"' in strip.proto.spec and not app.exception
