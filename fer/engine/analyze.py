@@ -99,7 +99,9 @@ def analyze_video(
         classifier = classifier or EmotionClassifier()
         analyzer = FrameAnalyzer(classifier, settings, detector)
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
-        with _frame_sinks(staging, write_video, info.fps / settings.every, settings.blur) as sink:
+        sound_warnings: list[str] = []
+        sinks = _frame_sinks(staging, write_video, info.fps / settings.every, settings.blur, video, sound_warnings)
+        with sinks as sink:
             frames_analysed, last_time, longest_gap = 0, 0.0, (0.0, 0.0)
             frames = stack.enter_context(closing(prefetch(video.frames(settings.every, settings.max_side))))
             for frame in frames:
@@ -119,6 +121,7 @@ def analyze_video(
         cut_short = _cut_short(info.duration_s, decoded_until_s)
         if cut_short:
             numbers["input_warnings"].append(cut_short)
+        numbers["input_warnings"].extend(sound_warnings)  # the annotated video's sound: never a failure
         if longest_gap[1] - longest_gap[0] > MAX_FRAME_GAP_S:
             numbers["input_warnings"].append(
                 f"The recording's timestamps jump from {longest_gap[0]:.0f} s to {longest_gap[1]:.0f} s with no "
@@ -181,23 +184,33 @@ def _cut_short(declared_s: float, decoded_until_s: float) -> str | None:
 
 @contextmanager
 def _frame_sinks(
-    staging: Path | None, write_video: bool, fps: float, blur: bool
+    staging: Path | None, write_video: bool, fps: float, blur: bool, video: VideoReader, sound_warnings: list[str]
 ) -> Iterator[Callable[[Frame, FrameResult], None] | None]:
-    """Per-frame outputs: a detections.csv row writer and, in a background thread, the annotated video."""
+    """Per-frame outputs: a detections.csv row writer and, in a background thread, the annotated video with the
+    recording's sound (up to the last frame written); why it has none, if it should, goes to ``sound_warnings``."""
     if staging is None:
         yield None
         return
     with ExitStack() as stack:
         rows = DetectionsCsv(stack.enter_context((staging / DETECTIONS_CSV).open("w", newline="")))
         encode = None
+        writer = None
         if write_video:
-            writer = stack.enter_context(H264Writer(staging / ANNOTATED_VIDEO, fps))
+            writer = H264Writer(staging / ANNOTATED_VIDEO, fps, sound_from=video.path, sound_start_s=video.start_s)
+            stack.enter_context(writer)
             annotator = FaceAnnotator(blur=blur)
-            encode = stack.enter_context(BackgroundConsumer(lambda job: writer.write(annotator.annotate(*job))))
+
+            def annotate_and_write(job: tuple) -> None:
+                image, faces, xyxy, time_s = job
+                writer.write(annotator.annotate(image, faces, xyxy), time_s)
+
+            encode = stack.enter_context(BackgroundConsumer(annotate_and_write))
 
         def sink(frame: Frame, result: FrameResult) -> None:
             rows.write(frame.index, frame.time_s, result.faces, frame.scale)
             if encode is not None:
-                encode((frame.image, result.faces, result.detected.xyxy))
+                encode((frame.image, result.faces, result.detected.xyxy, frame.time_s))
 
         yield sink
+    if writer is not None:
+        sound_warnings.extend(writer.sound_warnings)

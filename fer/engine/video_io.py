@@ -4,11 +4,14 @@ Reading keeps memory flat in video length, takes each frame's time from its
 timestamp (variable frame rates stay right), turns rotated phone videos
 upright, and skips frames FFmpeg cannot decode instead of failing. Writing
 produces H.264 / yuv420p with even sides, which every browser plays (OpenCV's
-mp4v does not), and only appears under its final name once complete.
+mp4v does not), and only appears under its final name once complete. Given the
+source recording, the writer also carries its sound over as AAC, streamed and
+kept to the written video's timeline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from collections.abc import Iterator
@@ -106,6 +109,9 @@ class VideoReader:
         if self._first is None:
             self._container.close()
             raise VideoError(f"{self.path.name}: no decodable video frames ({reason})")
+        # where the first frame sits on the file's clock: Frame.time_s counts from here, and so does the sound
+        time_base = self._stream.time_base or Fraction(1, 1)
+        self.start_s = float(self._first.pts * time_base) if self._first.pts is not None else 0.0
         try:
             self.info = self._probe()
             _check_limits(self.path.name, self.info)
@@ -200,24 +206,58 @@ class H264Writer:
     on an exception the partial file is deleted. x264's ``ultrafast`` preset
     keeps encoding off the critical path on two cores (files are ~2x larger
     than ``veryfast`` at the same quality).
+
+    With ``sound_from`` (the source recording) and ``sound_start_s`` (where its first
+    frame sits, ``VideoReader.start_s``), the source's first audio track is copied
+    in as AAC alongside the frames written, in sync with them when ``write`` gets
+    each frame's ``time_s``. Sound that cannot be read never fails the video: the
+    reason lands in ``sound_warnings``.
     """
 
-    def __init__(self, path: str | Path, fps: float, crf: int = 23, preset: str = "ultrafast") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        fps: float,
+        crf: int = 23,
+        preset: str = "ultrafast",
+        *,
+        sound_from: str | Path | None = None,
+        sound_start_s: float = 0.0,
+    ) -> None:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.stem + ".partial.mp4")
         self.fps = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
         self.options = {"crf": str(crf), "preset": preset}
         self._container: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
+        self._sound_from = Path(sound_from) if sound_from is not None else None
+        self._sound_start_s = sound_start_s
+        self._sound: _SoundTrack | None = None
+        self._sound_warnings: list[str] = []
         self.frames_written = 0
+
+    @property
+    def has_sound(self) -> bool:
+        """Whether the output carries the source's sound (known from the first frame written on)."""
+        return self._sound is not None and self._sound.added
+
+    @property
+    def sound_warnings(self) -> list[str]:
+        """Plain sentences on sound the output lacks; complete once the writer has closed."""
+        return self._sound_warnings + (self._sound.warnings() if self._sound is not None else [])
 
     def __enter__(self) -> H264Writer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # faststart puts the index first, so a browser can start playing before the whole file arrives
         self._container = av.open(str(self.partial), mode="w", format="mp4", options={"movflags": "+faststart"})
+        if self._sound_from is not None:
+            self._sound, problem = _SoundTrack.open(self._sound_from, self._sound_start_s)
+            if problem:
+                self._sound_warnings.append(problem)
         return self
 
-    def write(self, image: np.ndarray) -> None:
+    def write(self, image: np.ndarray, time_s: float | None = None) -> None:
+        """Append a frame; ``time_s`` (seconds from the source's first frame) keeps the sound in step with it."""
         height, width = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
         if height == 0 or width == 0:
             raise ValueError(f"frame too small to encode: {image.shape}")
@@ -226,21 +266,31 @@ class H264Writer:
             self._stream.width, self._stream.height = width, height
             self._stream.pix_fmt = "yuv420p"
             self._stream.options = self.options
+            if self._sound is not None:  # every stream is added before the first packet goes out
+                self._sound.add_to(self._container)
         image = np.ascontiguousarray(image[:height, :width])
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
         self._container.mux(self._stream.encode(frame))
+        shown_from = self.frames_written / self.fps
         self.frames_written += 1
+        if self._sound is not None:  # the sound of this frame's span, up to where the next frame starts
+            offset_s = float(shown_from) - (time_s if time_s is not None else float(shown_from))
+            self._sound.advance(self.frames_written / self.fps, offset_s)
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         complete = exc_type is None and self.frames_written > 0
         try:
             if complete:
                 self._container.mux(self._stream.encode(None))
+                if self._sound is not None:
+                    self._sound.finish()
         except BaseException:
             complete = False
             raise
         finally:
             try:
+                if self._sound is not None:
+                    self._sound.close()
                 self._container.close()
             except av.error.FFmpegError:
                 complete = False
@@ -251,6 +301,205 @@ class H264Writer:
                     self.partial.replace(self.path)
                 else:
                     self.partial.unlink(missing_ok=True)
+
+
+# The sample rates AAC has (MPEG-4's table); sound at any other rate is resampled to 48 kHz.
+_AAC_RATES = frozenset({96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350})
+SOUND_SLACK_S = 0.04  # sound this far off its frame's time plays on (no click); further off is cut or padded
+SOUND_PROBE_PACKETS = 64  # undecodable packets, none decoded yet, before a sound track counts as broken
+_SILENCE_PIECE_S = 1.0  # silence is encoded in pieces this long: a long gap is never one big buffer
+# Whatever copying the sound raises (FFmpeg's errors, a layout the resampler refuses, ...) loses the sound, never the
+# video: it becomes a warning. Errors of the video itself still fail the writer.
+_SOUND_ERRORS = (Exception,)
+
+
+class _Unreadable(Exception):  # noqa: N818 - internal signal
+    """The sound track cannot be decoded; the message says why."""
+
+
+class _SoundTrack:
+    """The source's first audio track, streamed as AAC into an output, on the written video's timeline.
+
+    ``advance(until_s, offset_s)`` encodes the output's sound up to ``until_s``, putting source time
+    ``t`` (seconds from the first video frame) at output time ``t + offset_s``. The offset comes from
+    the frame just written, so strides, dropped frames and variable frame rates stay in sync. Sound
+    before the first frame is cut, a late start or a hole becomes silence, nothing runs past the last
+    frame written, and at most one decoded frame is held: memory is flat however long the recording.
+    """
+
+    def __init__(self, container: av.container.InputContainer, start_s: float) -> None:
+        self._input = container
+        self._in_stream = container.streams.audio[0]
+        self.added = False  # True once the output has the AAC stream
+        if self._in_stream.codec_context is None:
+            raise _Unreadable("FFmpeg has no decoder for its codec")
+        context = self._in_stream.codec_context
+        self._rate = context.sample_rate if context.sample_rate in _AAC_RATES else 48000
+        self._layout = "mono" if context.channels == 1 else "stereo"  # what every browser plays
+        self._channels = 1 if self._layout == "mono" else 2
+        self._time_base = Fraction(1, self._rate)
+        self._start_s = start_s
+        self._resampler = self._new_resampler()
+        self._decoded = 0  # frames decoded so far
+        self.bad_packets = 0
+        self._source = self._samples()
+        self._pending: np.ndarray | None = None  # decoded samples not yet encoded, channels x n float32
+        self._pending_at = 0  # their place in the output, in samples
+        self._written = 0  # samples handed to the encoder (silence included)
+        self._output: av.container.OutputContainer | None = None
+        self._stream: av.AudioStream | None = None
+        self._stopped: str | None = None  # why the sound stops early
+        try:
+            first = next(self._source, None)  # decodes up to the first frame: a broken track shows now
+        except _Unreadable:
+            raise
+        except _SOUND_ERRORS as error:
+            raise _Unreadable(_reason(error)) from error
+        if first is None:
+            raise _Unreadable(f"none of its {self.bad_packets} packets decodes" if self.bad_packets else "")
+        self._source = itertools.chain([first], self._source)
+
+    @classmethod
+    def open(cls, source: Path, start_s: float) -> tuple[_SoundTrack | None, str | None]:
+        """The source's sound ready to copy, or None and why not (no reason when it simply has none)."""
+        try:
+            container = av.open(str(source), metadata_errors="ignore")
+        except _SOUND_ERRORS as error:
+            return None, _sound_lost(f"the file could not be opened for it ({_reason(error)})")
+        if not container.streams.audio:
+            container.close()
+            return None, None
+        try:
+            return cls(container, start_s), None
+        except _Unreadable as error:
+            container.close()
+            return None, _sound_lost(str(error)) if str(error) else None  # no reason: a track with no packets
+        except _SOUND_ERRORS as error:
+            container.close()
+            return None, _sound_lost(_reason(error))
+        except BaseException:
+            container.close()
+            raise
+
+    def _new_resampler(self) -> av.AudioResampler:
+        return av.AudioResampler(format="fltp", layout=self._layout, rate=self._rate)
+
+    def _samples(self) -> Iterator[tuple[float | None, np.ndarray]]:
+        """(source time from the first video frame or None, channels x n float32) for each decoded piece."""
+        packets = self._input.demux(self._in_stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:  # the file ends or breaks here: what came before is kept
+                break
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                self.bad_packets += 1
+                if not self._decoded and self.bad_packets >= SOUND_PROBE_PACKETS:
+                    raise _Unreadable(f"its first {self.bad_packets} packets do not decode") from None
+                continue
+            for frame in frames:
+                self._decoded += 1
+                yield from self._resampled(frame)
+        yield from self._resampled(None)
+
+    def _resampled(self, frame: av.AudioFrame | None) -> Iterator[tuple[float | None, np.ndarray]]:
+        try:
+            pieces = self._resampler.resample(frame)
+        except ValueError:  # the track changes rate or layout part-way: a resampler for the new one
+            if frame is None:
+                return
+            self._resampler = self._new_resampler()
+            pieces = self._resampler.resample(frame)
+        for piece in pieces:
+            if piece is None or not piece.samples:
+                continue
+            known = piece.pts is not None and piece.time_base is not None
+            yield (float(piece.pts * piece.time_base) - self._start_s if known else None), piece.to_ndarray()
+
+    def add_to(self, output: av.container.OutputContainer) -> None:
+        try:
+            stream = output.add_stream("aac", rate=self._rate)
+            stream.codec_context.layout = self._layout
+            stream.codec_context.bit_rate = 64_000 * self._channels
+            # the fast coder without mid/side search: ~5x faster than FFmpeg's defaults, no loss audible in speech
+            stream.codec_context.options = {"aac_coder": "fast", "aac_ms": "0"}
+        except _SOUND_ERRORS as error:
+            self._stop(f"no AAC stream could be added ({_reason(error)})")
+            return
+        self._output, self._stream, self.added = output, stream, True
+
+    def advance(self, until_s: Fraction, offset_s: float) -> None:
+        """Encode the output's sound up to ``until_s``, source time ``t`` going to output time ``t + offset_s``."""
+        if self._stopped is not None or self._stream is None:
+            return
+        limit = round(until_s * self._rate)
+        slack = round(SOUND_SLACK_S * self._rate)
+        try:
+            while self._written < limit:
+                if self._pending is None:
+                    item = next(self._source, None)
+                    if item is None:  # the sound ends before the video
+                        self._stopped = ""
+                        return
+                    time_s, samples = item
+                    at = self._written if time_s is None else round((time_s + offset_s) * self._rate)
+                    if abs(at - self._written) <= slack:
+                        at = self._written  # play on: a click costs more than a few ms of drift
+                    elif at < self._written:  # before the first frame, or behind the video: cut
+                        samples, at = samples[:, self._written - at :], self._written
+                        if not samples.shape[1]:
+                            continue
+                    self._pending, self._pending_at = samples, at
+                if self._pending_at > self._written:  # starts late or skips: silence until it resumes
+                    count = min(self._pending_at, limit, self._written + round(_SILENCE_PIECE_S * self._rate))
+                    self._encode(np.zeros((self._channels, count - self._written), np.float32))
+                    continue
+                count = min(self._pending.shape[1], limit - self._written)
+                self._encode(self._pending[:, :count])
+                self._pending = self._pending[:, count:] if count < self._pending.shape[1] else None
+                self._pending_at += count
+        except _SOUND_ERRORS as error:
+            self._stop(f"it stops at {self._written / self._rate:.0f} s ({_reason(error)})")
+
+    def _encode(self, samples: np.ndarray) -> None:
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout=self._layout)
+        frame.sample_rate, frame.pts, frame.time_base = self._rate, self._written, self._time_base
+        self._written += samples.shape[1]
+        self._output.mux(self._stream.encode(frame))
+
+    def _stop(self, why: str) -> None:
+        self._stopped, self._pending = why, None
+
+    def finish(self) -> None:
+        """Flush the encoder (the sound already ends with the last frame)."""
+        if self._stream is None or self._stopped:
+            return
+        try:
+            self._output.mux(self._stream.encode(None))
+        except _SOUND_ERRORS as error:
+            self._stop(f"its end could not be written ({_reason(error)})")
+
+    def close(self) -> None:
+        self._source = iter(())
+        with contextlib.suppress(*_SOUND_ERRORS):  # the input only: nothing of the output depends on it
+            self._input.close()
+
+    def warnings(self) -> list[str]:
+        said = [_sound_lost(self._stopped)] if self._stopped else []
+        if self.bad_packets:
+            said.append(
+                f"Parts of the recording's sound ({self.bad_packets} packets) could not be decoded: "
+                "the annotated video is silent there."
+            )
+        return said
+
+
+def _sound_lost(why: str) -> str:
+    return f"The recording's sound could not be copied into the annotated video: {why}."
 
 
 def _upright(image: np.ndarray, rotation: float) -> np.ndarray:

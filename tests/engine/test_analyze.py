@@ -19,6 +19,7 @@ from fer.engine.pipeline import AnalysisSettings
 from fer.engine.video_io import VideoError, VideoReader
 from fer.labels import CLASSES
 from tests.conftest import VIDEOS, needs_videos, write_face_clip
+from tests.engine.sound_clips import garble_sound, read_sound, write_clip_with_sound
 
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
 
@@ -321,3 +322,36 @@ def test_a_large_video_is_read_at_a_capped_size_and_its_boxes_stay_in_source_pix
     with VideoReader(clip) as video:
         frame = next(video.frames(max_side=600))
     assert frame.image.shape == (300, 600, 3) and frame.scale == 0.25
+
+
+def test_the_annotated_video_keeps_the_recordings_sound_with_a_stride(tmp_path: Path, classifier) -> None:
+    clip = write_clip_with_sound(tmp_path / "lesson.mp4", seconds=3.0, fps=10.0, size=(160, 120), tone=(1.0, 2.0))
+    result = analyze_video(clip, tmp_path / "out", AnalysisSettings(every=2), classifier=classifier)
+    sound = read_sound(tmp_path / "out" / "annotated.mp4")
+    assert sound.codec == "aac" and sound.duration_s == pytest.approx(3.0, abs=0.2)
+    start, end = sound.loud_span_s()
+    assert start == pytest.approx(1.0, abs=0.03) and end == pytest.approx(2.0, abs=0.03)
+    assert not any("sound" in warning for warning in result.summary["input_warnings"])
+
+
+def test_sound_running_on_past_the_last_frame_is_cut_there(tmp_path: Path, classifier) -> None:
+    clip = write_clip_with_sound(tmp_path / "lesson.mp4", seconds=2.0, fps=10.0, size=(160, 120), sound_until_s=4.0)
+    with av.open(str(clip)) as container:
+        assert float(container.streams.audio[0].duration * container.streams.audio[0].time_base) > 3.9
+    result = analyze_video(clip, tmp_path / "out", AnalysisSettings(every=3), classifier=classifier)
+    assert result.frames_analysed == 7  # 7 frames of 0.3 s: the video lasts 2.1 s
+    sound = read_sound(tmp_path / "out" / "annotated.mp4")
+    assert sound.duration_s == pytest.approx(2.1, abs=0.05)
+    assert sound.samples.shape[1] / sound.rate < 2.2 and sound.loud_span_s()[1] > 2.0
+
+
+def test_a_broken_sound_track_still_gives_the_video_and_a_warning(tmp_path: Path, capsys) -> None:
+    clip = write_clip_with_sound(tmp_path / "lesson.mp4", fps=10.0, size=(160, 120))
+    broken = garble_sound(clip, tmp_path / "broken.mp4")
+    assert main(["analyze", str(broken), "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["frames_analysed"] == 20
+    assert read_sound(tmp_path / "out" / "annotated.mp4") is None
+    assert _codec_and_size(tmp_path / "out" / "annotated.mp4")[0] == "h264"
+    assert any(w.startswith("The recording's sound could not be copied") for w in summary["input_warnings"])
+    assert "warning: The recording's sound could not be copied" in capsys.readouterr().err

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from fer.engine.video_io import H264Writer, VideoError, VideoReader
+from tests.conftest import CHROMIUM
+from tests.engine.sound_clips import garble_sound, read_sound, write_clip_with_sound
 
 BLUE, RED = (255, 0, 0), (0, 0, 255)  # BGR
 
@@ -175,3 +177,133 @@ def test_written_clip_is_readable_by_opencv_too(clip: Path) -> None:
     finally:
         capture.release()
     assert ok and image.shape == (48, 64, 3)
+
+
+def _annotate_like_analysis(source: Path, out: Path, every: int = 1, frames: int | None = None) -> H264Writer:
+    """Copy ``source``'s frames (every ``every``-th, the first ``frames`` of those) as the analysis writes them."""
+    with (
+        VideoReader(source) as video,
+        H264Writer(out, video.info.fps / every, sound_from=source, sound_start_s=video.start_s) as writer,
+    ):
+        for count, frame in enumerate(video.frames(every)):
+            if frames is not None and count == frames:
+                break
+            writer.write(frame.image, frame.time_s)
+    return writer
+
+
+def _frame_count(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "layout", "codec", "expected"),
+    [
+        ("aac.mp4", 44100, "mono", "aac", (44100, "mono")),
+        ("pcm.mkv", 37800, "2.1", "pcm_s16le", (48000, "stereo")),  # a rate AAC lacks, 3 channels: resampled
+    ],
+)
+def test_the_sound_is_copied_as_aac_as_long_as_the_video(
+    tmp_path: Path, name: str, rate: int, layout: str, codec: str, expected: tuple[int, str]
+) -> None:
+    source = write_clip_with_sound(tmp_path / name, seconds=2.0, rate=rate, layout=layout, codec=codec)
+    writer = _annotate_like_analysis(source, tmp_path / "out.mp4")
+    assert writer.has_sound and writer.sound_warnings == []
+    sound = read_sound(tmp_path / "out.mp4")
+    assert (sound.codec, sound.rate, sound.layout) == ("aac", *expected)
+    assert sound.duration_s == pytest.approx(2.0, abs=0.2)
+    assert sound.samples.shape[1] / sound.rate == pytest.approx(2.0, abs=0.2)
+    assert np.sqrt(np.mean(sound.samples**2)) > 0.2  # the tone, not silence (a 0.5 sine has 0.35)
+    assert _frame_count(tmp_path / "out.mp4") == 50
+
+
+def test_the_sound_is_interleaved_with_the_video_for_browsers(tmp_path: Path) -> None:
+    source = write_clip_with_sound(tmp_path / "clip.mp4", seconds=3.0)
+    _annotate_like_analysis(source, tmp_path / "out.mp4")
+    data = (tmp_path / "out.mp4").read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        packets = sorted((p.pos, p.stream.type, float(p.dts * p.time_base)) for p in container.demux() if p.size)
+    latest: dict[str, float] = {}
+    for _, kind, time_s in packets:  # in file order, neither stream runs ahead of the other
+        latest[kind] = time_s
+        if len(latest) == 2:
+            assert abs(latest["video"] - latest["audio"]) < 0.5
+    assert latest["video"] > 2.5 and latest["audio"] > 2.5
+
+
+def test_sound_starting_late_keeps_its_time_with_a_stride(tmp_path: Path) -> None:
+    """The sound starts 0.5 s after the first frame and beeps from 1.0 to 1.5 s: so does the copy, every 2nd
+    frame written."""
+    source = write_clip_with_sound(tmp_path / "clip.mp4", seconds=3.0, sound_from_s=0.5, tone=(1.0, 1.5))
+    _annotate_like_analysis(source, tmp_path / "out.mp4", every=2)
+    sound = read_sound(tmp_path / "out.mp4")
+    start, end = sound.loud_span_s()
+    assert start == pytest.approx(1.0, abs=0.03) and end == pytest.approx(1.5, abs=0.03)
+    assert sound.duration_s == pytest.approx(3.0, abs=0.1)
+
+
+def test_the_sound_stops_with_the_last_frame_written(tmp_path: Path) -> None:
+    source = write_clip_with_sound(tmp_path / "clip.mp4", seconds=4.0)
+    _annotate_like_analysis(source, tmp_path / "out.mp4", every=3, frames=10)  # 10 frames of 0.12 s: 1.2 s
+    sound = read_sound(tmp_path / "out.mp4")
+    assert sound.duration_s == pytest.approx(1.2, abs=0.05)
+    assert sound.samples.shape[1] / sound.rate < 1.3
+    assert sound.loud_span_s()[1] == pytest.approx(1.2, abs=0.05)
+
+
+def test_frames_from_a_clip_without_sound_give_a_video_without_sound_and_no_warning(clip: Path, tmp_path: Path) -> None:
+    writer = _annotate_like_analysis(clip, tmp_path / "out.mp4")
+    assert not writer.has_sound and writer.sound_warnings == []
+    assert read_sound(tmp_path / "out.mp4") is None and _frame_count(tmp_path / "out.mp4") == 12
+
+
+def test_a_sound_track_that_does_not_decode_gives_the_video_and_a_warning(tmp_path: Path) -> None:
+    source = garble_sound(write_clip_with_sound(tmp_path / "clip.mp4"), tmp_path / "broken.mp4")
+    writer = _annotate_like_analysis(source, tmp_path / "out.mp4")
+    assert not writer.has_sound and read_sound(tmp_path / "out.mp4") is None
+    assert _frame_count(tmp_path / "out.mp4") == 50
+    [warning] = writer.sound_warnings
+    assert warning.startswith("The recording's sound could not be copied into the annotated video")
+
+
+def test_a_damaged_stretch_of_sound_is_silent_and_flagged(tmp_path: Path) -> None:
+    source = garble_sound(write_clip_with_sound(tmp_path / "clip.mp4"), tmp_path / "damaged.mp4", slice(30, 40))
+    writer = _annotate_like_analysis(source, tmp_path / "out.mp4")
+    sound = read_sound(tmp_path / "out.mp4")
+    assert writer.has_sound and sound.duration_s == pytest.approx(2.0, abs=0.1)
+    assert any("could not be decoded" in warning for warning in writer.sound_warnings)
+    start, end = 30 * 1024 / 44100, 40 * 1024 / 44100  # the damaged packets' span
+    assert np.abs(sound.samples[0, round((start + 0.05) * 44100) : round((end - 0.05) * 44100)]).max() < 0.05
+    assert np.abs(sound.samples[0, round((end + 0.1) * 44100) :]).max() > 0.3  # and the tone back after it
+
+
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"Debian chromium not found at {CHROMIUM}")
+def test_chromium_plays_the_sound(playwright, tmp_path: Path) -> None:
+    source = write_clip_with_sound(tmp_path / "clip.mp4", seconds=3.0, size=(320, 240))
+    _annotate_like_analysis(source, tmp_path / "out.mp4")
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+    )
+    try:
+        page = browser.new_page()
+        page.goto((tmp_path / "out.mp4").as_uri())  # Chromium's own player page: one <video>
+        played = page.evaluate(
+            """async () => {
+                const video = document.querySelector('video');
+                video.muted = true;
+                if (video.readyState < 1) await new Promise((ok, fail) => {
+                    video.onloadedmetadata = ok;
+                    video.onerror = () => fail(new Error(video.error && video.error.message));
+                });
+                await video.play();
+                await new Promise(ok => setTimeout(ok, 1000));
+                return {duration: video.duration, time: video.currentTime,
+                        sound: video.webkitAudioDecodedByteCount, error: video.error && video.error.message};
+            }"""
+        )
+    finally:
+        browser.close()
+    assert played["error"] is None and played["duration"] == pytest.approx(3.0, abs=0.1)
+    assert played["time"] > 0.3 and played["sound"] > 0
