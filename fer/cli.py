@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--learning-rate", type=_positive_float, help="peak learning rate (default: the recipe's, 0.03)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--recipe",
+        choices=("v1", "v2"),
+        default="v1",
+        help="v1: the shipped model's recipe; v2: adds real-footage degradations and mixup, 60 epochs",
+    )
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled folder")
     evaluate.add_argument("--data", required=True, type=Path, help="folder of class subfolders, or a CSV")
@@ -122,10 +128,12 @@ def _data_report(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from fer.training.train import InitError, TrainConfig, train
+    from dataclasses import replace
 
-    given = {"epochs": args.epochs, "peak_learning_rate": args.learning_rate}
-    config = TrainConfig(seed=args.seed, **{name: value for name, value in given.items() if value is not None})
+    from fer.training.train import RECIPES, InitError, train
+
+    given = {"epochs": args.epochs, "peak_learning_rate": args.learning_rate, "seed": args.seed}
+    config = replace(RECIPES[args.recipe], **{name: value for name, value in given.items() if value is not None})
     try:
         model_path = train(args.data, args.out, config, resume=args.resume, init=args.init)
     except InitError as error:

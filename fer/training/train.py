@@ -48,6 +48,8 @@ class TrainConfig:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     class_weight_power: float = 0.5  # 0 = no reweighting, 1 = inverse frequency
+    mixup_alpha: float = 0.0  # 0 = off; else each mixed batch blends pairs with lambda ~ Beta(alpha, alpha)
+    mixup_probability: float = 0.0  # share of batches mixed
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -73,9 +75,39 @@ class AugmentedBatches:
         order = rng.permutation(len(self.data))
         for start in range(0, len(order), self.config.batch_size):
             rows = order[start : start + self.config.batch_size]
-            images = augment_batch(self.data.images[rows], rng, self.config.augment)
+            images = standardize(augment_batch(self.data.images[rows], rng, self.config.augment))
             targets = keras.utils.to_categorical(self.data.labels[rows], NUM_CLASSES)
-            yield standardize(images), targets, self.sample_weights[rows]
+            weights = self.sample_weights[rows]
+            if self.config.mixup_alpha > 0 and rng.random() < self.config.mixup_probability:
+                images, targets, weights = mixup(images, targets, weights, rng, self.config.mixup_alpha)
+            yield images, targets, weights
+
+
+def mixup(
+    images: np.ndarray, targets: np.ndarray, weights: np.ndarray, rng: np.random.Generator, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Blend each sample with a shuffled partner (Zhang et al., 2018): images, one-hot targets and class weights
+    alike, with one lambda per sample drawn from Beta(alpha, alpha) and kept >= 0.5 so each sample stays itself."""
+    partner = rng.permutation(len(images))
+    lam = rng.beta(alpha, alpha, size=len(images)).astype(np.float32)
+    lam = np.maximum(lam, 1 - lam)
+    blend = lam.reshape(-1, *([1] * (images.ndim - 1)))
+    mixed_images = blend * images + (1 - blend) * images[partner]
+    mixed_targets = lam[:, None] * targets + (1 - lam[:, None]) * targets[partner]
+    mixed_weights = lam * weights + (1 - lam) * weights[partner]
+    return mixed_images.astype(np.float32), mixed_targets.astype(np.float32), mixed_weights.astype(np.float32)
+
+
+RECIPES = {
+    "v1": TrainConfig(),
+    # v2: real-footage degradations on half the faces, mixup on half the batches, a longer schedule
+    "v2": TrainConfig(
+        epochs=60,
+        mixup_alpha=0.4,
+        mixup_probability=0.5,
+        augment=AugmentConfig(footage_probability=0.5),
+    ),
+}
 
 
 def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:

@@ -121,3 +121,67 @@ def test_init_from_another_architecture_is_refused(tmp_path: Path) -> None:
     build_model(ModelConfig(widths=(6, 8), convs_per_stage=(1, 1))).save(other)
     with pytest.raises(InitError, match="do not match"):
         train(tmp_path / "data", tmp_path / "run", TINY, init=other, verbose=False)
+
+
+def test_footage_degradation_loses_detail_like_a_small_blurred_compressed_face() -> None:
+    """A face recorded at 20 px and scaled up keeps its coarse shape but loses the fine detail (high frequencies)."""
+    from fer.engine.preprocess import INPUT_SIZE
+    from fer.training.augment import degrade_like_footage
+    from tests.conftest import portrait
+
+    face = cv2.resize(cv2.cvtColor(portrait()[60:420, 130:400], cv2.COLOR_BGR2GRAY), (INPUT_SIZE, INPUT_SIZE))
+    config = AugmentConfig(footage_side=(20, 20), blur_sigma=(0.0, 0.0), jpeg_quality=(95, 95), gamma=(1, 1))
+    config = replace(config, noise_std=(0.0, 0.0))
+    degraded = degrade_like_footage(face, np.random.default_rng(0), config)
+    assert degraded.shape == face.shape and degraded.dtype == np.uint8
+
+    def detail(image: np.ndarray) -> float:
+        return float(cv2.Laplacian(image.astype(np.float32), cv2.CV_32F).var())
+
+    assert detail(degraded) < 0.5 * detail(face)
+    assert np.corrcoef(face.ravel(), degraded.ravel())[0, 1] > 0.8  # still the same face
+    dark = degrade_like_footage(face, np.random.default_rng(0), replace(config, gamma=(1.6, 1.6)))
+    assert dark.mean() < degraded.mean() - 10
+
+
+def test_footage_degradation_is_used_only_at_its_probability() -> None:
+    rng = np.random.default_rng(0)
+    images = np.stack([random_face(rng) for _ in range(8)])
+    plain = AugmentConfig(erase_probability=0.0)
+    with_footage = replace(plain, footage_probability=1.0, footage_side=(20, 20))
+    a = augment_batch(images, np.random.default_rng(3), plain)
+    b = augment_batch(images, np.random.default_rng(3), with_footage)
+    assert (a != b).any()
+    assert augment_batch(images, np.random.default_rng(3), replace(plain, footage_probability=0.0)).tobytes() == (
+        a.tobytes()
+    )
+
+
+def test_mixup_blends_images_targets_and_weights_with_the_same_lambda() -> None:
+    from fer.training.train import mixup
+
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(32, 48, 48, 1)).astype(np.float32)
+    targets = keras.utils.to_categorical(rng.integers(0, 7, 32), 7)
+    weights = rng.uniform(0.5, 3.0, 32).astype(np.float32)
+    mixed_images, mixed_targets, mixed_weights = mixup(images, targets, weights, np.random.default_rng(1), 0.4)
+    np.testing.assert_allclose(mixed_targets.sum(axis=1), 1.0, atol=1e-6)
+    assert (mixed_targets.max(axis=1) >= 0.5 - 1e-6).all()  # each sample stays mostly itself
+    lam = mixed_targets[np.arange(32), targets.argmax(axis=1)]
+    partner = np.random.default_rng(1).permutation(32)
+    for i in range(32):
+        if targets[i].argmax() != targets[partner[i]].argmax():
+            expected = lam[i] * images[i] + (1 - lam[i]) * images[partner[i]]
+            np.testing.assert_allclose(mixed_images[i], expected, atol=1e-5)
+            assert mixed_weights[i] == pytest.approx(lam[i] * weights[i] + (1 - lam[i]) * weights[partner[i]])
+
+
+def test_recipe_v2_trains_with_mixup_and_footage(tmp_path: Path) -> None:
+    from fer.training.train import RECIPES
+
+    make_split(tmp_path / "data" / "train", 8, 0)
+    make_split(tmp_path / "data" / "test", 3, 1)
+    config = replace(RECIPES["v2"], epochs=1, batch_size=8, warmup_epochs=0, model=TINY.model, mixup_probability=1.0)
+    train(tmp_path / "data", tmp_path / "run", config, verbose=False)
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert recorded["mixup_alpha"] == 0.4 and recorded["augment"]["footage_probability"] == 0.5
