@@ -1,4 +1,4 @@
-"""Command-line interface: ``fer data-report | train | evaluate | export | analyze``.
+"""Command-line interface: ``fer data-report | train | evaluate | robustness | export | analyze``.
 
 Heavy imports happen inside each command so ``fer --help`` stays instant.
 Errors in the input exit with status 2 and one line on stderr.
@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--usage", help="with a CSV: score only rows of this Usage (e.g. PublicTest)")
     evaluate.add_argument("--flip", action="store_true", help="average with the mirrored face (2x the cost)")
+
+    robust = commands.add_parser("robustness", help="accuracy under blur, low resolution, JPEG and darkness")
+    robust.add_argument("--data", required=True, type=Path, help="folder of class subfolders, e.g. fer2013/test")
+    robust.add_argument(
+        "--model", type=Path, action="append", help="a .onnx or .keras file; repeat to compare (default: shipped)"
+    )
+    robust.add_argument("--flip", action="store_true", help="average with the mirrored face")
 
     export = commands.add_parser("export", help="write the int8 ONNX model the app runs, from a trained .keras")
     export.add_argument("--model", type=Path, help="the .keras model (default: models/fer_vgg.keras)")
@@ -142,6 +149,22 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _robustness(args: argparse.Namespace) -> int:
+    from fer.training.data import load_dataset
+    from fer.training.onnx_export import load_classifier
+    from fer.training.robustness import markdown_table, robustness
+
+    dataset = load_dataset(args.data)
+    if len(dataset) == 0:
+        raise DataError(f"no readable images found in {args.data}")
+    results = {}
+    for path in args.model or [None]:
+        classifier = load_classifier(path, flip_average=args.flip)
+        results[path.name if path else "shipped"] = robustness(classifier.predict, dataset.images, dataset.labels)
+    print(markdown_table(results))
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from fer.training.evaluate import evaluate_folder
 
@@ -216,6 +239,7 @@ def _analyze(args: argparse.Namespace) -> int:
 COMMANDS = {
     "data-report": _data_report,
     "train": _train,
+    "robustness": _robustness,
     "evaluate": _evaluate,
     "export": _export,
     "analyze": _analyze,

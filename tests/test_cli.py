@@ -21,7 +21,7 @@ def run_fer(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_help_lists_the_commands() -> None:
     result = run_fer("--help")
     assert result.returncode == 0
-    for command in ("data-report", "train", "evaluate", "export", "analyze"):
+    for command in ("data-report", "train", "evaluate", "robustness", "export", "analyze"):
         assert command in result.stdout
 
 
