@@ -71,7 +71,7 @@ def single(stored: StoredSession) -> None:
     with st.expander("Lesson markers"):
         marker_editor(stored, markers)
     if st.toggle("Show each face over time", help="One row per anonymous face"):
-        session_view.face_strips(stored, key="single")
+        session_view.face_strips(stored, markers, key="single")
     st.markdown("**Downloads**")
     printable = (
         "Printable report (HTML)",

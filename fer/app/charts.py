@@ -156,15 +156,15 @@ def faces_over_time(
     return alt.layer(*layers).properties(height=height)
 
 
-def track_strip(cells: pd.DataFrame, duration_s: float) -> alt.Chart:
+def track_strip(cells: pd.DataFrame, duration_s: float, markers: pd.DataFrame | None = None) -> alt.LayerChart:
     """Track x time, each cell coloured by that face's expression then.
 
     Rows are sized by step (Streamlit squeezes ordinal rows of a fixed-height chart to
     hairlines): 28 px each, thinner for many faces so the strip stays about 600 px.
     """
     tracks = max(1, cells["track_id"].nunique())
-    return (
-        alt.Chart(_with_clock(cells, duration_s, "start_s"), height=alt.Step(max(6, min(28, 600 // tracks))))
+    strip = (
+        alt.Chart(_with_clock(cells, duration_s, "start_s"))
         .mark_bar(cornerRadius=0, binSpacing=0)
         .encode(
             time_axis(duration_s, field="start_s"),
@@ -179,6 +179,8 @@ def track_strip(cells: pd.DataFrame, duration_s: float) -> alt.Chart:
             ],
         )
     )
+    layers = [strip, *_markers_layer(_or_none(markers), duration_s, False, False)]
+    return alt.layer(*layers).properties(height=alt.Step(max(6, min(28, 600 // tracks))))
 
 
 def overall_distribution(shares: pd.DataFrame, height: int = 220, title: str = "Share of face time") -> alt.Chart:
@@ -195,12 +197,14 @@ def overall_distribution(shares: pd.DataFrame, height: int = 220, title: str = "
 
 
 def live_trend(trend: pd.DataFrame, height: int = 240) -> alt.Chart:
-    """The live panel's rolling trend: (time_s = seconds ago, expression, share) as a stacked area."""
+    """The live panel's rolling trend: (time_s = seconds ago, as negative numbers, expression, share) as a stacked
+    area over the last minute, its axis in m:ss ago."""
+    axis = alt.Axis(values=[-60, -45, -30, -15, 0], labelExpr=f"datum.value == 0 ? 'now' : {_AGO}", grid=False)
     return (
         alt.Chart(trend, height=height)
         .mark_area()
         .encode(
-            alt.X("time_s:Q", title="Seconds ago", scale=alt.Scale(domain=[-60, 0])),
+            alt.X("time_s:Q", title="The last minute", scale=alt.Scale(domain=[-60, 0]), axis=axis),
             alt.Y("share:Q", title="Share of faces read", stack="zero", axis=alt.Axis(format="%"), scale=_UNIT),
             _COLOR,
             order=alt.Order("expression:N"),
@@ -211,3 +215,7 @@ def live_trend(trend: pd.DataFrame, height: int = 240) -> alt.Chart:
             ],
         )
     )
+
+
+# "0:45 ago" for -45: the clock expression on the time's absolute value
+_AGO = _clock_expression(False).replace("datum.value", "abs(datum.value)") + " + ' ago'"

@@ -145,12 +145,12 @@ def _bar_width(bars: pd.DataFrame) -> float:
     return float(bars["end_s"].iloc[0] - bars["time_s"].iloc[0]) if len(bars) else 1.0
 
 
-def face_strips(stored: StoredSession, key: str) -> None:
+def face_strips(stored: StoredSession, markers: pd.DataFrame, key: str) -> None:
     cells = strip_cells(stored.id, cache_key(stored))
     if cells.empty:
         st.caption("No face to show (pictures and posters that never change are left out).")
         return
-    st.altair_chart(charts.track_strip(cells, stored.duration_s), width="stretch", key=f"strip{key}")
+    st.altair_chart(charts.track_strip(cells, stored.duration_s, markers), width="stretch", key=f"strip{key}")
     st.caption("One row per anonymous face; grey: present but not read.")
 
 

@@ -21,6 +21,7 @@ from fer.app.charts import (
     Y_AXIS_WIDTH,
     expressions_over_time,
     faces_over_time,
+    live_trend,
     overall_distribution,
     track_strip,
 )
@@ -105,7 +106,7 @@ def test_charts_of_one_session_share_the_y_axis_width_so_their_time_axes_line_up
     specs = [
         expressions_over_time(stacked(_bars()), 60).to_dict()["layer"][0],
         faces_over_time(coverage(_bars()), 60).to_dict()["layer"][0],
-        track_strip(track_cells(face_rows([(0.5, 1, "happy", 0.8)]), 60.0), 60).to_dict(),
+        track_strip(track_cells(face_rows([(0.5, 1, "happy", 0.8)]), 60.0), 60).to_dict()["layer"][0],
     ]
     for spec in specs:
         axis = spec["encoding"]["y"]["axis"]
@@ -125,3 +126,15 @@ def test_track_strip_rows_thin_out_so_many_faces_stay_about_600_px() -> None:
 def test_overall_distribution_keeps_the_expression_colours() -> None:
     spec = overall_distribution(overall_shares({"class_shares": {"sad": 1.0}})).to_dict()
     assert spec["encoding"]["color"]["scale"]["range"] == [EXPRESSION_COLORS[c] for c in CLASSES]
+
+
+def test_the_live_trend_reads_in_minutes_and_seconds_ago() -> None:
+    trend = pd.DataFrame({"time_s": [-60.0, -30.0, 0.0], "expression": ["happy"] * 3, "share": [0.5, 0.6, 0.7]})
+    svg = _svg(live_trend(trend))
+    assert all(f">{label}</text>" in svg for label in ("1:00 ago", "0:45 ago", "0:15 ago", "now"))
+
+
+def test_the_face_strip_shows_the_lesson_markers_too() -> None:
+    cells = track_cells(face_rows([(t, k, "happy", 0.8) for k in (1, 2) for t in range(60)]), 60.0)
+    svg = _svg(track_strip(cells, 60, pd.DataFrame({"time_s": [30.0], "label": ["quiz"]})))
+    assert MARKER_COLOR in svg and ">0:30</text>" in svg
