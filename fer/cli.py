@@ -10,10 +10,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fer.engine.outputs import OutputError
 from fer.engine.video_io import VideoError
 from fer.training.data import DataError
+
+if TYPE_CHECKING:
+    from fer.engine.pipeline import AnalysisSettings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,9 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="the .onnx file to write (default: models/fer_vgg.int8.onnx)")
     export.add_argument("--samples", type=_positive_int, default=1024, help="calibration faces to draw (default 1024)")
 
-    analyze = commands.add_parser("analyze", help="analyse a video: annotated MP4, per-face CSV, timeline, summary")
-    analyze.add_argument("video", type=Path, help="a video file (mp4, mov, avi, mkv, webm, ...)")
-    analyze.add_argument("--out", required=True, type=Path, help="folder for the results")
+    analyze = commands.add_parser(
+        "analyze", help="analyse videos: annotated MP4, per-face CSV, timeline, summary (one folder per video)"
+    )
+    analyze.add_argument(
+        "videos", type=Path, nargs="+", help="video files (mp4, mov, avi, mkv, webm, ...) or folders of them"
+    )
+    analyze.add_argument(
+        "--out", required=True, type=Path, help="folder for the results (several videos: OUT/<file stem>/ each)"
+    )
     analyze.add_argument("--every", type=_positive_int, help="analyse every N-th frame (default 1)")
     analyze.add_argument(
         "--threshold",
@@ -199,9 +209,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from fer.engine.analyze import Progress, analyze_video
     from fer.engine.pipeline import AnalysisSettings
 
     given = {
@@ -212,8 +219,20 @@ def _analyze(args: argparse.Namespace) -> int:
         "max_side": args.max_side,
     }
     settings = AnalysisSettings(blur=args.blur, **{name: value for name, value in given.items() if value is not None})
-    bar_format = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
-    with tqdm(total=100, unit="%", bar_format=bar_format, file=sys.stderr, disable=None, delay=0.5) as bar:
+    if len(args.videos) == 1 and not args.videos[0].is_dir():
+        return _analyze_one(args.videos[0], args.out, settings, not args.no_video)
+    return _analyze_batch(args.videos, args.out, settings, not args.no_video)
+
+
+_BAR_FORMAT = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
+
+
+def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video: bool) -> int:
+    from tqdm import tqdm
+
+    from fer.engine.analyze import Progress, analyze_video
+
+    with tqdm(total=100, unit="%", bar_format=_BAR_FORMAT, file=sys.stderr, disable=None, delay=0.5) as bar:
 
         def show(progress: Progress) -> None:
             percent = round(progress.fraction * 100)
@@ -222,7 +241,7 @@ def _analyze(args: argparse.Namespace) -> int:
                 bar.set_postfix_str(f"{progress.video_time_s:.0f} s of video", refresh=False)
                 bar.refresh()
 
-        result = analyze_video(args.video, args.out, settings, write_video=not args.no_video, on_progress=show)
+        result = analyze_video(video, out, settings, write_video=write_video, on_progress=show)
     summary = result.summary
     print(
         f"{summary['frames_analysed']} frames, {summary['tracks']} faces tracked, "
@@ -234,6 +253,47 @@ def _analyze(args: argparse.Namespace) -> int:
     for path in result.outputs.values():
         print(f"wrote {path}")
     return 0
+
+
+def _analyze_batch(paths: list[Path], out: Path, settings: AnalysisSettings, write_video: bool) -> int:
+    """Every recording into OUT/<stem>/; one overall progress bar; a table at the end; exit 2 only when none could
+    be analysed."""
+    from tqdm import tqdm
+
+    from fer.engine.analyze import Progress
+    from fer.engine.batch import analyze_many, plan, recordings
+
+    items = plan(recordings(paths), out)
+    if not items:
+        raise DataError(f"no video files ({', '.join(str(p) for p in paths)}): give files, or folders holding them")
+    with tqdm(total=100 * len(items), unit="%", bar_format=_BAR_FORMAT, file=sys.stderr, disable=None) as bar:
+
+        def show(index: int, progress: Progress) -> None:
+            position = round(100 * index + 100 * progress.fraction)
+            if position != bar.n:
+                bar.n = position
+                bar.set_postfix_str(f"{index + 1}/{len(items)} {items[index].video.name}", refresh=False)
+                bar.refresh()
+
+        outcomes = analyze_many(items, settings, write_video=write_video, on_progress=show)
+    width = max(len(item.video.name) for item in items)
+    print(f"{'recording':<{width}}  {'result':<8} frames  faces  most common  speed   folder")
+    for outcome in outcomes:
+        name = outcome.item.video.name
+        if outcome.ok:
+            summary = outcome.result.summary
+            print(
+                f"{name:<{width}}  {'ok':<8} {summary['frames_analysed']:>6}  {summary['tracks']:>5}  "
+                f"{summary['dominant'] or '-':<11}  {summary['speed_x_realtime']:>4}x   {outcome.item.out_dir}"
+            )
+            for warning in summary.get("input_warnings") or []:
+                print(f"warning: {name}: {warning}", file=sys.stderr)
+        else:
+            print(f"{name:<{width}}  {'skipped':<8} {outcome.error}")
+            print(f"error: {outcome.error}", file=sys.stderr)
+    done = sum(outcome.ok for outcome in outcomes)
+    print(f"{done} of {len(outcomes)} recordings analysed")
+    return 0 if done else 2
 
 
 COMMANDS = {

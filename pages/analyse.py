@@ -10,9 +10,9 @@ from fer.app.markdown import plain
 from fer.engine.analyze import Progress
 from fer.engine.outputs import OutputError
 from fer.engine.pipeline import AnalysisSettings
-from fer.engine.video_io import VideoError
+from fer.engine.video_io import VIDEO_TYPES, VideoError
 from fer.sessions.store import MAX_NAME, data_dir
-from fer.sessions.workflow import VIDEO_TYPES, SaveFailedError, analyse_and_store, analysis_claim, save_upload
+from fer.sessions.workflow import SaveFailedError, analyse_and_store, analysis_claim, save_upload
 
 resources.use_app_navigation()
 viewer = access.current()

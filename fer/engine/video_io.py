@@ -49,6 +49,7 @@ class Frame:
 
 
 # What one analysis takes on: beyond these a file is refused at once with the reason, not ground through for days.
+VIDEO_TYPES = ("mp4", "mov", "avi", "mkv", "webm")  # what uploads and folders of recordings are taken from
 MAX_DURATION_S = 6 * 3600.0
 MAX_FRAMES = 6 * 3600 * 60
 MAX_PIXELS = 7680 * 4320  # 8K; larger frames cost too much to decode even when read scaled down

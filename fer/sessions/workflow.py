@@ -28,7 +28,6 @@ from fer.engine.pipeline import AnalysisSettings
 from fer.sessions.migrations import LOCAL_OWNER
 from fer.sessions.store import SessionStore
 
-VIDEO_TYPES = ("mp4", "mov", "avi", "mkv", "webm")
 _CHUNK = 1 << 20
 
 

@@ -1,0 +1,86 @@
+"""Many recordings in one run (``fer analyze A.mp4 B.mp4 … --out DIR`` or a folder of recordings).
+
+Each recording gets its own result folder, ``DIR/<file stem>/``, with the same four files as a single analysis.
+The models load once for the whole batch. A recording that cannot be analysed is reported with its reason and
+skipped; the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fer.engine.analyze import Progress, SessionResult, analyze_video
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.outputs import OutputError
+from fer.engine.pipeline import AnalysisSettings
+from fer.engine.video_io import VIDEO_TYPES, VideoError
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    video: Path
+    out_dir: Path
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    item: BatchItem
+    result: SessionResult | None  # None: not analysed
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+def recordings(paths: Iterable[Path]) -> list[Path]:
+    """The recordings named: files as given, and a folder's video files (by extension, sorted by name)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower().lstrip(".") in VIDEO_TYPES)
+        else:
+            found.append(path)
+    return found
+
+
+def plan(videos: list[Path], out_dir: Path) -> list[BatchItem]:
+    """One result folder per recording, named by its stem; a stem seen before gets -2, -3…"""
+    items, taken = [], set()
+    for video in videos:
+        name, number = video.stem or "recording", 1
+        while name.lower() in taken:
+            number += 1
+            name = f"{video.stem}-{number}"
+        taken.add(name.lower())
+        items.append(BatchItem(video, out_dir / name))
+    return items
+
+
+def analyze_many(
+    items: list[BatchItem],
+    settings: AnalysisSettings,
+    write_video: bool = True,
+    on_progress: Callable[[int, Progress], None] | None = None,
+    classifier: EmotionClassifier | None = None,
+) -> list[BatchOutcome]:
+    """Analyse each item in turn; ``on_progress(index, progress)`` follows the current one."""
+    classifier = classifier or EmotionClassifier()
+    outcomes = []
+    for index, item in enumerate(items):
+
+        def report(progress: Progress, index: int = index) -> None:
+            if on_progress is not None:
+                on_progress(index, progress)
+
+        try:
+            result = analyze_video(
+                item.video, item.out_dir, settings, write_video=write_video, on_progress=report, classifier=classifier
+            )
+        except (VideoError, OutputError) as error:  # this recording only: the others go on
+            outcomes.append(BatchOutcome(item, None, str(error)))
+        else:
+            outcomes.append(BatchOutcome(item, result))
+    return outcomes
