@@ -101,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="read videos larger than this (longer side) scaled down to it: bounded memory (default 1920)",
     )
+    analyze.add_argument(
+        "--segments",
+        type=_positive_int,
+        default=1,
+        help="cut a long recording into this many time segments analysed in parallel processes (default 1)",
+    )
     analyze.add_argument("--blur", action="store_true", help="blur every detected face in annotated.mp4")
     analyze.add_argument("--no-video", action="store_true", help="skip annotated.mp4 (faster)")
     return parser
@@ -220,17 +226,18 @@ def _analyze(args: argparse.Namespace) -> int:
     }
     settings = AnalysisSettings(blur=args.blur, **{name: value for name, value in given.items() if value is not None})
     if len(args.videos) == 1 and not args.videos[0].is_dir():
-        return _analyze_one(args.videos[0], args.out, settings, not args.no_video)
+        return _analyze_one(args.videos[0], args.out, settings, not args.no_video, args.segments)
     return _analyze_batch(args.videos, args.out, settings, not args.no_video)
 
 
 _BAR_FORMAT = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
 
 
-def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video: bool) -> int:
+def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video: bool, segments: int) -> int:
     from tqdm import tqdm
 
     from fer.engine.analyze import Progress, analyze_video
+    from fer.engine.segments import analyze_in_segments
 
     with tqdm(total=100, unit="%", bar_format=_BAR_FORMAT, file=sys.stderr, disable=None, delay=0.5) as bar:
 
@@ -241,7 +248,12 @@ def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video
                 bar.set_postfix_str(f"{progress.video_time_s:.0f} s of video", refresh=False)
                 bar.refresh()
 
-        result = analyze_video(video, out, settings, write_video=write_video, on_progress=show)
+        if segments > 1:
+            result = analyze_in_segments(
+                video, out, settings, workers=segments, write_video=write_video, on_progress=show
+            )
+        else:
+            result = analyze_video(video, out, settings, write_video=write_video, on_progress=show)
     summary = result.summary
     print(
         f"{summary['frames_analysed']} frames, {summary['tracks']} faces tracked, "

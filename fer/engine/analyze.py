@@ -115,52 +115,88 @@ def analyze_video(
                 if on_progress is not None:
                     elapsed = time.perf_counter() - started
                     on_progress(Progress(frames_analysed, last_time, info.duration_s, elapsed))
-        timeline, tracks, numbers = aggregator.finish(analyzer.static.static_ids())
-        processing_s = time.perf_counter() - started
-        decoded_until_s = last_time + settings.every / info.fps
-        cut_short = _cut_short(info.duration_s, decoded_until_s)
-        if cut_short:
-            numbers["input_warnings"].append(cut_short)
-        numbers["input_warnings"].extend(sound_warnings)  # the annotated video's sound: never a failure
-        if longest_gap[1] - longest_gap[0] > MAX_FRAME_GAP_S:
-            numbers["input_warnings"].append(
-                f"The recording's timestamps jump from {longest_gap[0]:.0f} s to {longest_gap[1]:.0f} s with no "
-                "frame between: its timing looks broken (a damaged or edited file). The gap is left empty."
-            )
-        duration_s = decoded_until_s if cut_short else max(info.duration_s, decoded_until_s)
-        summary = {
-            "source": Path(path).name,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "duration_s": round(duration_s, 3),
-            "fps": round(info.fps, 3),
-            "width": info.width,
-            "height": info.height,
-            "rotation": info.rotation,
-            "analysis_scale": round(capped_scale(info, settings.max_side), 4),  # < 1: read smaller (max_side)
-            "frames_analysed": frames_analysed,
-            "corrupt_frames": video.corrupt_frames,
-            "truncated": bool(cut_short),
-            "declared_duration_s": round(info.duration_s, 3),
-            **numbers,
-            "settings": settings.to_dict(),
-            "model_version": classifier.version,
-            "detector": type(analyzer.detector).__name__,
-            "processing_s": round(processing_s, 2),
-            "speed_x_realtime": round(duration_s / processing_s, 2) if processing_s > 0 else None,
-        }
-        outputs: dict[str, Path] = {}
-        if staging is not None:
-            write_timeline_csv(timeline, staging / TIMELINE_CSV)
-            write_summary_json(summary, staging / SUMMARY_JSON)
-            names = [DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON] + ([ANNOTATED_VIDEO] if write_video else [])
-            outputs = {name: Path(out_dir) / name for name in names}
+        seen = FramesSeen(frames_analysed, last_time, longest_gap, video.corrupt_frames, sound_warnings)
+        staged = (staging, Path(out_dir), write_video) if staging is not None else None
+        return finish_session(
+            path, info, settings, aggregator, analyzer.static.static_ids(), seen, started, classifier.version,
+            type(analyzer.detector).__name__, staged,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FramesSeen:
+    """What a pass over a recording saw, for its summary: frames analysed, the last one's time, the longest gap
+    between two frames, packets FFmpeg rejected, and why the annotated video has no sound (if so)."""
+
+    frames_analysed: int
+    last_time_s: float
+    longest_gap: tuple[float, float]
+    corrupt_frames: int
+    sound_warnings: list[str]
+
+
+def finish_session(
+    path: str | Path,
+    info: VideoInfo,
+    settings: AnalysisSettings,
+    aggregator: SessionAggregator,
+    static_ids: set[int],
+    seen: FramesSeen,
+    started: float,
+    model_version: str,
+    detector: str,
+    staged: tuple[Path, Path, bool] | None,
+) -> SessionResult:
+    """Timeline, tracks and summary from the aggregated frames; with ``staged`` (staging folder, output folder,
+    whether the annotated video was written), timeline.csv and summary.json are written beside detections.csv."""
+    timeline, tracks, numbers = aggregator.finish(static_ids)
+    processing_s = time.perf_counter() - started
+    decoded_until_s = seen.last_time_s + settings.every / info.fps
+    cut_short = _cut_short(info.duration_s, decoded_until_s)
+    if cut_short:
+        numbers["input_warnings"].append(cut_short)
+    numbers["input_warnings"].extend(seen.sound_warnings)  # the annotated video's sound: never a failure
+    gap_from, gap_to = seen.longest_gap
+    if gap_to - gap_from > MAX_FRAME_GAP_S:
+        numbers["input_warnings"].append(
+            f"The recording's timestamps jump from {gap_from:.0f} s to {gap_to:.0f} s with no "
+            "frame between: its timing looks broken (a damaged or edited file). The gap is left empty."
+        )
+    duration_s = decoded_until_s if cut_short else max(info.duration_s, decoded_until_s)
+    summary = {
+        "source": Path(path).name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "duration_s": round(duration_s, 3),
+        "fps": round(info.fps, 3),
+        "width": info.width,
+        "height": info.height,
+        "rotation": info.rotation,
+        "analysis_scale": round(capped_scale(info, settings.max_side), 4),  # < 1: read smaller (max_side)
+        "frames_analysed": seen.frames_analysed,
+        "corrupt_frames": seen.corrupt_frames,
+        "truncated": bool(cut_short),
+        "declared_duration_s": round(info.duration_s, 3),
+        **numbers,
+        "settings": settings.to_dict(),
+        "model_version": model_version,
+        "detector": detector,
+        "processing_s": round(processing_s, 2),
+        "speed_x_realtime": round(duration_s / processing_s, 2) if processing_s > 0 else None,
+    }
+    outputs: dict[str, Path] = {}
+    if staged is not None:
+        staging, out_dir, write_video = staged
+        write_timeline_csv(timeline, staging / TIMELINE_CSV)
+        write_summary_json(summary, staging / SUMMARY_JSON)
+        names = [DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON] + ([ANNOTATED_VIDEO] if write_video else [])
+        outputs = {name: out_dir / name for name in names}
     return SessionResult(
         source=str(path),
         info=info,
         settings=settings,
-        model_version=classifier.version,
-        frames_analysed=frames_analysed,
-        corrupt_frames=video.corrupt_frames,
+        model_version=model_version,
+        frames_analysed=seen.frames_analysed,
+        corrupt_frames=seen.corrupt_frames,
         processing_s=processing_s,
         timeline=timeline,
         tracks=tracks,

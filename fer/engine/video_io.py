@@ -147,8 +147,6 @@ class VideoReader:
         """
         if every < 1:
             raise ValueError("every must be >= 1")
-        scale = capped_scale(self.info, max_side)
-        size = {}
         first, self._first = self._first, None
         if first is None:
             raise RuntimeError("frames() can only be iterated once per reader")
@@ -157,11 +155,44 @@ class VideoReader:
         for index, frame in enumerate(itertools.chain([first], self._decoder)):
             if index % every == 0:
                 time_s = float((frame.pts - start) * time_base) if frame.pts is not None else index / self.info.fps
-                if scale != 1.0:  # the stored (not yet upright) size, even for H.264 output
-                    size = {"width": round(frame.width * scale / 2) * 2, "height": round(frame.height * scale / 2) * 2}
-                    size["interpolation"] = "AREA"
-                image = _upright(frame.to_ndarray(format="bgr24", **size), frame.rotation)
-                yield Frame(index, max(time_s, 0.0), image, scale)
+                yield self._frame(frame, index, max(time_s, 0.0), max_side)
+
+    def frames_between(
+        self, start_s: float, end_s: float, every: int = 1, max_side: int | None = None
+    ) -> Iterator[Frame]:
+        """The frames ``frames(every)`` would give from ``start_s`` (inclusive) to ``end_s`` (exclusive), reached
+        by seeking to the key frame before ``start_s``: one time segment of a recording. Call once.
+
+        A frame's index is its timestamp times the frame rate (the same as ``frames`` for a constant-rate file).
+        """
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        if self._first is None:
+            raise RuntimeError("frames can only be iterated once per reader")
+        time_base = self._stream.time_base or Fraction(1, 1)
+        if start_s > 0:
+            self._container.seek(int((start_s + self.start_s) / time_base), stream=self._stream, backward=True)
+            self._decoder = self._decoded()
+        else:
+            self._decoder = itertools.chain([self._first], self._decoder)
+        self._first = None
+        for frame in self._decoder:
+            if frame.pts is None:
+                continue
+            time_s = max(float(frame.pts * time_base) - self.start_s, 0.0)
+            if time_s >= end_s:
+                return
+            index = round(time_s * self.info.fps)
+            if time_s >= start_s - 1e-6 and index % every == 0:
+                yield self._frame(frame, index, time_s, max_side)
+
+    def _frame(self, frame: av.VideoFrame, index: int, time_s: float, max_side: int | None) -> Frame:
+        scale = capped_scale(self.info, max_side)
+        size = {}
+        if scale != 1.0:  # the stored (not yet upright) size, even for H.264 output
+            size = {"width": round(frame.width * scale / 2) * 2, "height": round(frame.height * scale / 2) * 2}
+            size["interpolation"] = "AREA"
+        return Frame(index, time_s, _upright(frame.to_ndarray(format="bgr24", **size), frame.rotation), scale)
 
     def _decoded(self) -> Iterator[av.VideoFrame]:
         """Decoded frames; packets FFmpeg rejects are counted in ``corrupt_frames`` and skipped.
@@ -302,6 +333,47 @@ class H264Writer:
                     self.partial.replace(self.path)
                 else:
                     self.partial.unlink(missing_ok=True)
+
+
+def join_mp4(parts: list[Path], target: Path) -> None:
+    """Join MP4 files of the same codecs and settings (``H264Writer``'s segments) one after the other, without
+    re-encoding: each part starts where the previous part's video ended, its sound with it."""
+    partial = target.with_name(target.stem + ".partial.mp4")
+    try:
+        with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+            outputs: dict[int, av.stream.Stream] = {}
+            last_dts: dict[int, int] = {}
+            offset_s = 0.0
+            for part in parts:
+                with av.open(str(part)) as source:
+                    if not outputs:
+                        outputs = {s.index: out.add_stream_from_template(s) for s in source.streams if s.type in _KEPT}
+                    shifts: dict[int, int] = {}
+                    part_end_s = offset_s
+                    for packet in source.demux([s for s in source.streams if s.index in outputs]):
+                        if packet.dts is None:
+                            continue
+                        stream = packet.stream_index
+                        if stream not in shifts:  # B-frames start a part below 0: never behind the last part
+                            shifts[stream] = max(
+                                round(offset_s / packet.time_base), last_dts.get(stream, -1) + 1 - packet.dts
+                            )
+                        shift = shifts[stream]
+                        if packet.stream.type == "video" and packet.pts is not None:
+                            end = (packet.pts + shift + (packet.duration or 0)) * packet.time_base
+                            part_end_s = max(part_end_s, float(end))
+                        packet.pts = None if packet.pts is None else packet.pts + shift
+                        packet.dts += shift
+                        last_dts[stream] = packet.dts
+                        packet.stream = outputs[stream]
+                        out.mux(packet)
+                    offset_s = part_end_s
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+_KEPT = ("video", "audio")
 
 
 # The sample rates AAC has (MPEG-4's table); sound at any other rate is resampled to 48 kHz.

@@ -1,0 +1,322 @@
+"""One long recording analysed as time segments in parallel processes, stitched into a single-pass result.
+
+Two parallel phases, each one process per segment (onnxruntime on one thread in each, so the processes do not
+fight over the cores):
+
+1. *analyse*: each process seeks to its segment, runs the same ``FrameAnalyzer`` as a single pass and spills
+   every frame's faces to a file (memory stays flat however long the segment);
+2. the parent *stitches* the tracks across each boundary (a face in the last second of one segment and the first
+   second of the next, at the same place, is one face), numbers them as a single pass would, aggregates every
+   frame in time order and writes detections.csv, timeline.csv and summary.json;
+3. *render* (with the annotated video): each process decodes its segment again and draws the stitched faces
+   into its own MP4 with the recording's sound; the parent joins them without re-encoding.
+
+Each segment starts analysing ``WARM_UP_S`` early without recording, so its tracker and smoothing are settled at
+the boundary; a few frames there can still differ from a single pass: the face rows stay within 2 % and the
+tracks within 10 % of it (tests/engine/test_segments.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.pool
+import os
+import pickle
+import queue
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fer.engine.aggregate import SessionAggregator
+from fer.engine.analyze import FramesSeen, Progress, SessionResult, finish_session
+from fer.engine.annotate import FaceAnnotator
+from fer.engine.background import prefetch
+from fer.engine.classifier import EmotionClassifier
+from fer.engine.detection import CenterFaceDetector
+from fer.engine.detections import Detections, box_iou
+from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, DetectionsCsv, staged_outputs
+from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
+from fer.engine.video_io import H264Writer, VideoReader, join_mp4
+
+MIN_SEGMENT_S = 60.0  # shorter segments cost more in model loading and boundary effects than they save
+BOUNDARY_S = 1.0  # a track ending and one starting within this of a boundary may be the same face
+BOUNDARY_IOU = 0.3
+WARM_UP_S = 2.0  # each segment but the first starts analysing this early, unrecorded: its tracks are confirmed
+# and its smoothing settled by its first recorded frame, as in a single pass
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int
+    start_s: float
+    end_s: float  # exclusive; the last segment's is infinite (frames past the declared duration belong to it)
+
+
+def plan_segments(duration_s: float, parts: int, min_segment_s: float = MIN_SEGMENT_S) -> list[Segment]:
+    """Up to ``parts`` equal time segments, none shorter than ``min_segment_s`` (one segment for a short video)."""
+    count = max(1, min(parts, int(duration_s // min_segment_s)))
+    bounds = [duration_s * i / count for i in range(count)] + [float("inf")]
+    return [Segment(i, bounds[i], bounds[i + 1]) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class _Ends:
+    """Each track's first (or last) box and time within ``BOUNDARY_S`` of a segment's start (or end)."""
+
+    boxes: dict[int, tuple[float, np.ndarray]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _SegmentAnalysed:
+    segment: Segment
+    rows: Path
+    frames: int
+    first_time_s: float
+    last_time_s: float
+    longest_gap: tuple[float, float]
+    corrupt_frames: int
+    static_ids: set[int]
+    starts: _Ends
+    ends: _Ends
+    model_version: str
+    detector: str
+
+
+def _analyse(
+    path: Path, segment: Segment, settings: AnalysisSettings, rows: Path, progress: object, threads: int
+) -> _SegmentAnalysed:
+    """Worker process: analyse one segment, spilling (index, time, scale, faces, detected boxes, quality) per frame."""
+    classifier = EmotionClassifier(threads=threads)
+    detector = CenterFaceDetector(threshold=settings.threshold, max_side=settings.detector_max_side, threads=threads)
+    analyzer = FrameAnalyzer(classifier, settings, detector)
+    starts, ends = _Ends(), _Ends()
+    frames, first, last, gap, reported = 0, None, segment.start_s, (segment.start_s, segment.start_s), 0.0
+    with VideoReader(path) as video, rows.open("wb") as spill, ExitStack() as stack:
+        warm_from = max(0.0, segment.start_s - WARM_UP_S)
+        decoded = video.frames_between(warm_from, segment.end_s, settings.every, settings.max_side)
+        for frame in stack.enter_context(closing(prefetch(decoded))):
+            result = analyzer.process(frame.image, frame.time_s)
+            if frame.time_s < segment.start_s:
+                continue  # warming up: the previous segment records these frames
+            record = (frame.index, frame.time_s, frame.scale, result.faces, result.detected.xyxy, result.quality)
+            pickle.dump(record, spill, protocol=pickle.HIGHEST_PROTOCOL)
+            first = frame.time_s if first is None else first
+            if frame.time_s - last > gap[1] - gap[0]:
+                gap = (last, frame.time_s)
+            frames, last = frames + 1, frame.time_s
+            for track_id, box in zip(result.faces.track_id.tolist(), result.faces.xyxy, strict=True):
+                if frame.time_s - first <= BOUNDARY_S:
+                    starts.boxes.setdefault(track_id, (frame.time_s, box.copy()))
+                ends.boxes[track_id] = (frame.time_s, box.copy())
+            if time.monotonic() - reported > 0.5:
+                progress.put((segment.index, frame.time_s, frames))
+                reported = time.monotonic()
+        progress.put((segment.index, last, frames))
+        corrupt = video.corrupt_frames
+    recent = {tid: seen for tid, seen in ends.boxes.items() if last - seen[0] <= BOUNDARY_S}
+    return _SegmentAnalysed(
+        segment, rows, frames, first if first is not None else segment.start_s, last, gap, corrupt,
+        analyzer.static.static_ids(), starts, _Ends(recent), classifier.version, type(detector).__name__,
+    )  # fmt: skip
+
+
+def stitched_ids(analysed: list[_SegmentAnalysed]) -> list[dict[int, int]]:
+    """Per segment, its track ids -> session-wide ids: a track starting near a boundary where a track of the
+    previous segment ended, at the same place (IoU >= 0.3), continues it; ids count up as a single pass's do."""
+    carried: list[dict[int, int]] = [{} for _ in analysed]
+    for k in range(1, len(analysed)):
+        before, after = analysed[k - 1].ends.boxes, analysed[k].starts.boxes
+        pairs = sorted(
+            ((box_iou(b[1][None], a[1][None])[0, 0], tb, ta) for tb, b in before.items() for ta, a in after.items()),
+            reverse=True,
+        )
+        used_before, used_after = set(), set()
+        for iou, tb, ta in pairs:
+            if iou < BOUNDARY_IOU:
+                break
+            if tb not in used_before and ta not in used_after:
+                carried[k][ta] = tb  # previous segment's local id, resolved below
+                used_before.add(tb)
+                used_after.add(ta)
+    return carried
+
+
+def analyze_in_segments(
+    path: str | Path,
+    out_dir: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+    *,
+    workers: int = 2,
+    write_video: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+    min_segment_s: float = MIN_SEGMENT_S,
+) -> SessionResult:
+    """``analyze_video``'s result and files, from ``workers`` processes on time segments of the recording (of at
+    least ``min_segment_s`` each, so a short recording is one segment)."""
+    settings = settings or AnalysisSettings()
+    started = time.perf_counter()
+    path = Path(path)
+    with ExitStack() as stack:
+        with VideoReader(path) as video:  # a bad file fails here, at once
+            info, start_s = video.info, video.start_s
+        staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
+        scratch = stack.enter_context(_scratch(staging))
+        segments = plan_segments(info.duration_s, workers, min_segment_s)
+        context = multiprocessing.get_context("spawn")
+        manager = stack.enter_context(context.Manager())
+        progress = manager.Queue()
+        pool = stack.enter_context(context.Pool(len(segments)))
+        stack.callback(pool.terminate)  # on cancel or failure: stop the workers now
+        threads = max(1, len(os.sched_getaffinity(0)) // len(segments))  # the cores shared out, never oversubscribed
+        tasks = [(path, seg, settings, scratch / f"segment{seg.index}.pickle", progress, threads) for seg in segments]
+        analysed = _wait(pool.starmap_async(_analyse, tasks), progress, segments, info.duration_s, started, on_progress)
+        carried = stitched_ids(analysed)
+        aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
+        mapping, static = _aggregate(analysed, carried, aggregator, staging)
+        sound_warnings: list[str] = []
+        if staging is not None and write_video:
+            fps = info.fps / settings.every
+            jobs = [
+                (path, a.segment, settings, a.rows, mapping[k], scratch / f"segment{k}.mp4", fps, start_s)
+                for k, a in enumerate(analysed)
+            ]
+            rendered = _wait(pool.starmap_async(_render, jobs), None, segments, info.duration_s, started, on_progress)
+            join_mp4([scratch / f"segment{k}.mp4" for k in range(len(analysed))], staging / ANNOTATED_VIDEO)
+            sound_warnings = sorted({warning for warnings in rendered for warning in warnings})
+        longest_gap = max((a.longest_gap for a in analysed), key=lambda g: g[1] - g[0])
+        seen = FramesSeen(
+            sum(a.frames for a in analysed),
+            analysed[-1].last_time_s if analysed[-1].frames else max(a.last_time_s for a in analysed),
+            longest_gap,
+            sum(a.corrupt_frames for a in analysed),
+            sound_warnings,
+        )
+        staged = (staging, Path(out_dir), write_video) if staging is not None else None
+        result = finish_session(
+            path, info, settings, aggregator, static, seen, started, analysed[0].model_version,
+            analysed[0].detector, staged,
+        )  # fmt: skip
+        result.summary["segments"] = len(segments)
+        return result
+
+
+def _wait(
+    pending: multiprocessing.pool.AsyncResult,
+    progress: queue.Queue | None,
+    segments: list[Segment],
+    duration_s: float,
+    started: float,
+    on_progress: Callable[[Progress], None] | None,
+) -> list:
+    """The workers' results; meanwhile their progress goes to ``on_progress`` (which may cancel)."""
+    done: dict[int, tuple[float, int]] = {}
+    while not pending.ready():
+        pending.wait(0.25)
+        while progress is not None:
+            try:
+                index, time_s, frames = progress.get_nowait()
+            except queue.Empty:
+                break
+            done[index] = (time_s, frames)
+        if on_progress is not None:
+            covered = sum(time_s - segments[index].start_s for index, (time_s, _) in done.items())
+            frames = sum(count for _, count in done.values())
+            on_progress(Progress(frames, min(covered, duration_s), duration_s, time.perf_counter() - started))
+    return pending.get()
+
+
+def _aggregate(
+    analysed: list[_SegmentAnalysed],
+    carried: list[dict[int, int]],
+    aggregator: SessionAggregator,
+    staging: Path | None,
+) -> tuple[list[dict[int, int]], set[int]]:
+    """Every frame in time order into the aggregator (and detections.csv) under session-wide track ids; returns
+    each segment's id mapping and the static ids (tracks flagged static in every segment they are in)."""
+    mappings: list[dict[int, int]] = []
+    seen_in: dict[int, int] = {}  # segments each track is in
+    flagged_in: dict[int, int] = {}  # segments whose static-face check flagged it
+    next_id = 1
+    with ExitStack() as stack:
+        rows = None
+        if staging is not None:
+            rows = DetectionsCsv(stack.enter_context((staging / DETECTIONS_CSV).open("w", newline="")))
+        for k, part in enumerate(analysed):
+            mapping: dict[int, int] = {}
+            for index, time_s, scale, faces, _detected, quality in _records(part.rows):
+                for local in faces.track_id.tolist():
+                    if local not in mapping:
+                        earlier = carried[k].get(local)
+                        if earlier is not None and earlier in mappings[k - 1]:
+                            mapping[local] = mappings[k - 1][earlier]
+                        else:
+                            mapping[local], next_id = next_id, next_id + 1
+                faces = _relabelled(faces, mapping)
+                aggregator.add(faces, time_s, quality)
+                if rows is not None:
+                    rows.write(index, time_s, faces, scale)
+            for local, track in mapping.items():
+                seen_in[track] = seen_in.get(track, 0) + 1
+                flagged_in[track] = flagged_in.get(track, 0) + (local in part.static_ids)
+            mappings.append(mapping)
+    # a poster is still in every segment it is in; a face still for one short segment is no poster
+    static = {track for track, count in seen_in.items() if flagged_in[track] == count}
+    return mappings, static
+
+
+def _render(
+    path: Path,
+    segment: Segment,
+    settings: AnalysisSettings,
+    rows: Path,
+    mapping: dict[int, int],
+    target: Path,
+    fps: float,
+    start_s: float,
+) -> list[str]:
+    """Worker process: the segment's annotated video (stitched ids), with the recording's sound for its span."""
+    annotator = FaceAnnotator(blur=settings.blur)
+    records = _records(rows)
+    with VideoReader(path) as video, H264Writer(target, fps, sound_from=path, sound_start_s=start_s) as writer:
+        for frame in video.frames_between(segment.start_s, segment.end_s, settings.every, settings.max_side):
+            index, _time_s, _scale, faces, detected, _quality = next(records)
+            if index != frame.index:
+                raise RuntimeError(f"segment {segment.index}: frame {frame.index} decoded, {index} analysed")
+            writer.write(annotator.annotate(frame.image, _relabelled(faces, mapping), detected), frame.time_s)
+    return writer.sound_warnings
+
+
+def _records(path: Path) -> Iterator[tuple]:
+    with path.open("rb") as spill:
+        while True:
+            try:
+                yield pickle.load(spill)  # our own worker's spill file, never user input
+            except EOFError:
+                return
+
+
+def _relabelled(faces: Detections, mapping: dict[int, int]) -> Detections:
+    ids = np.array([mapping.get(int(t), int(t)) for t in faces.track_id], np.int64)
+    return Detections(faces.xyxy, faces.score, ids, faces.probs, faces.landmarks, faces.unreadable)
+
+
+@contextmanager
+def _scratch(staging: Path | None) -> Iterator[Path]:
+    """A folder for the workers' spill files and segment videos: inside the staging folder (and gone before it is
+    committed), else a temporary one."""
+    if staging is None:
+        with tempfile.TemporaryDirectory(prefix="fer-segments-") as folder:
+            yield Path(folder)
+        return
+    folder = staging / ".segments"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
