@@ -146,9 +146,11 @@ def finish_session(
     model_version: str,
     detector: str,
     staged: tuple[Path, Path, bool] | None,
+    extra: dict | None = None,
 ) -> SessionResult:
-    """Timeline, tracks and summary from the aggregated frames; with ``staged`` (staging folder, output folder,
-    whether the annotated video was written), timeline.csv and summary.json are written beside detections.csv."""
+    """Timeline, tracks and summary (with ``extra`` entries) from the aggregated frames; with ``staged`` (staging
+    folder, output folder, whether the annotated video was written), timeline.csv and summary.json are written
+    beside detections.csv."""
     timeline, tracks, numbers = aggregator.finish(static_ids)
     processing_s = time.perf_counter() - started
     decoded_until_s = seen.last_time_s + settings.every / info.fps
@@ -182,6 +184,7 @@ def finish_session(
         "detector": detector,
         "processing_s": round(processing_s, 2),
         "speed_x_realtime": round(duration_s / processing_s, 2) if processing_s > 0 else None,
+        **(extra or {}),
     }
     outputs: dict[str, Path] = {}
     if staged is not None:

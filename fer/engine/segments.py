@@ -198,12 +198,10 @@ def analyze_in_segments(
             sound_warnings,
         )
         staged = (staging, Path(out_dir), write_video) if staging is not None else None
-        result = finish_session(
+        return finish_session(
             path, info, settings, aggregator, static, seen, started, analysed[0].model_version,
-            analysed[0].detector, staged,
+            analysed[0].detector, staged, extra={"segments": len(segments)},
         )  # fmt: skip
-        result.summary["segments"] = len(segments)
-        return result
 
 
 def _wait(
