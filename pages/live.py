@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer.app import access, charts, resources
+from fer.app.live_stream import keep_stream_while_shown
 from fer.app.markdown import plain
 from fer.sessions.store import MAX_NAME
 
@@ -36,6 +37,7 @@ async def analyse_frames(frames: list) -> list:
 
 
 with video_column:
+    keep_stream_while_shown(st.session_state, "live", shown_marker="live_paused")
     context = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
@@ -45,7 +47,7 @@ with video_column:
         async_processing=True,
     )
     controls = st.columns(3)
-    processor.paused = controls[0].toggle("Pause analysis", value=processor.paused)
+    processor.paused = controls[0].toggle("Pause analysis", value=processor.paused, key="live_paused")
     if controls[1].button("Reset statistics"):
         processor.reset()
     blur_snapshot = controls[2].checkbox("Blur faces in snapshots", value=True)
