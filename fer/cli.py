@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,7 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         "--segments",
         type=_positive_int,
         default=1,
-        help="cut a long recording into this many time segments analysed in parallel processes (default 1)",
+        help="cut a long recording into this many time segments analysed in parallel (default 1; 2 with --ray)",
+    )
+    analyze.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the segments as Ray tasks: 'local' starts a Ray on this machine, else a cluster's address "
+        "(default: $FER_RAY_ADDRESS, or local processes)",
     )
     analyze.add_argument("--blur", action="store_true", help="blur every detected face in annotated.mp4")
     analyze.add_argument("--no-video", action="store_true", help="skip annotated.mp4 (faster)")
@@ -225,15 +232,31 @@ def _analyze(args: argparse.Namespace) -> int:
         "max_side": args.max_side,
     }
     settings = AnalysisSettings(blur=args.blur, **{name: value for name, value in given.items() if value is not None})
+    from fer.engine.workers import ray_address
+
+    parallel = Parallel(args.segments, ray_address(args.ray))
     if len(args.videos) == 1 and not args.videos[0].is_dir():
-        return _analyze_one(args.videos[0], args.out, settings, not args.no_video, args.segments)
-    return _analyze_batch(args.videos, args.out, settings, not args.no_video)
+        return _analyze_one(args.videos[0], args.out, settings, not args.no_video, parallel)
+    return _analyze_batch(args.videos, args.out, settings, not args.no_video, parallel)
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """How one recording is analysed: in ``segments`` time segments (1: a single pass), on Ray at ``ray`` or on
+    local processes."""
+
+    segments: int
+    ray: str | None
+
+    @property
+    def split(self) -> bool:
+        return self.segments > 1 or self.ray is not None
 
 
 _BAR_FORMAT = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
 
 
-def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video: bool, segments: int) -> int:
+def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video: bool, parallel: Parallel) -> int:
     from tqdm import tqdm
 
     from fer.engine.analyze import Progress, analyze_video
@@ -248,10 +271,11 @@ def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video
                 bar.set_postfix_str(f"{progress.video_time_s:.0f} s of video", refresh=False)
                 bar.refresh()
 
-        if segments > 1:
+        if parallel.split:
             result = analyze_in_segments(
-                video, out, settings, workers=segments, write_video=write_video, on_progress=show
-            )
+                video, out, settings, workers=max(parallel.segments, 2), write_video=write_video, on_progress=show,
+                ray_address=parallel.ray,
+            )  # fmt: skip
         else:
             result = analyze_video(video, out, settings, write_video=write_video, on_progress=show)
     summary = result.summary
@@ -267,7 +291,9 @@ def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video
     return 0
 
 
-def _analyze_batch(paths: list[Path], out: Path, settings: AnalysisSettings, write_video: bool) -> int:
+def _analyze_batch(
+    paths: list[Path], out: Path, settings: AnalysisSettings, write_video: bool, parallel: Parallel
+) -> int:
     """Every recording into OUT/<stem>/; one overall progress bar; a table at the end; exit 2 only when none could
     be analysed."""
     from tqdm import tqdm
@@ -287,7 +313,10 @@ def _analyze_batch(paths: list[Path], out: Path, settings: AnalysisSettings, wri
                 bar.set_postfix_str(f"{index + 1}/{len(items)} {items[index].video.name}", refresh=False)
                 bar.refresh()
 
-        outcomes = analyze_many(items, settings, write_video=write_video, on_progress=show)
+        outcomes = analyze_many(
+            items, settings, write_video=write_video, on_progress=show, segments=parallel.segments,
+            ray_address=parallel.ray,
+        )  # fmt: skip
     width = max(len(item.video.name) for item in items)
     print(f"{'recording':<{width}}  {'result':<8} frames  faces  most common  speed   folder")
     for outcome in outcomes:

@@ -20,10 +20,11 @@ GUARD = textwrap.dedent(
     import ipaddress, json, os, socket
 
     _LOG = os.environ["FER_OUTBOUND_LOG"]
+    _OWN = set(filter(None, os.environ.get("FER_OWN_ADDRESSES", "").split(",")))  # this machine's, not outside
     _connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
 
     def _outside(host):
-        if not isinstance(host, str) or host in ("", "localhost") or host.startswith("/"):
+        if not isinstance(host, str) or host in ("", "localhost") or host.startswith("/") or host in _OWN:
             return False
         try:
             return not ipaddress.ip_address(host.split("%")[0]).is_loopback
@@ -122,4 +123,52 @@ def test_a_running_app_server_makes_no_outbound_connection(tmp_path: Path, playw
             page.locator("[data-testid='stSidebarNav']").wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
         browser.close()
+    assert Path(f"{log}.armed").exists() and _attempts(log) == []
+
+
+def _own_address() -> str:
+    """This machine's address on its network (a UDP socket's local end after connect: no packet is sent)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return ""
+        return probe.getsockname()[0]
+
+
+@pytest.mark.parametrize("where", ["local processes", "local Ray"])
+def test_segment_workers_make_no_outbound_connection(where: str, face_clip: Path, tmp_path: Path) -> None:
+    """The guard goes into every Python process of the run (sitecustomize): the parent, spawned workers, Ray's."""
+    import subprocess
+    import sys
+
+    if where == "local Ray":
+        pytest.importorskip("ray", reason="ray is not installed (requirements-dev.txt installs it)")
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD)
+    log = tmp_path / "outbound.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(guard), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "FER_OUTBOUND_LOG": str(log),
+        # Ray's processes bind to this machine's own network address: a local socket, not a connection outside
+        "FER_OWN_ADDRESSES": _own_address(),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "fer",
+        "analyze",
+        str(face_clip),
+        "--out",
+        str(tmp_path / "out"),
+        "--segments",
+        "2",
+    ]
+    command += ["--ray", "local"] if where == "local Ray" else []
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
     assert Path(f"{log}.armed").exists() and _attempts(log) == []

@@ -15,6 +15,7 @@ from fer.engine.analyze import Progress, SessionResult, analyze_video
 from fer.engine.classifier import EmotionClassifier
 from fer.engine.outputs import OutputError
 from fer.engine.pipeline import AnalysisSettings
+from fer.engine.segments import analyze_in_segments
 from fer.engine.video_io import VIDEO_TYPES, VideoError
 
 
@@ -65,8 +66,11 @@ def analyze_many(
     write_video: bool = True,
     on_progress: Callable[[int, Progress], None] | None = None,
     classifier: EmotionClassifier | None = None,
+    segments: int = 1,
+    ray_address: str | None = None,
 ) -> list[BatchOutcome]:
-    """Analyse each item in turn; ``on_progress(index, progress)`` follows the current one."""
+    """Analyse each item in turn (each cut into ``segments`` parallel time segments when > 1, on local processes
+    or the Ray cluster at ``ray_address``); ``on_progress(index, progress)`` follows the current one."""
     classifier = classifier or EmotionClassifier()
     outcomes = []
     for index, item in enumerate(items):
@@ -76,9 +80,16 @@ def analyze_many(
                 on_progress(index, progress)
 
         try:
-            result = analyze_video(
-                item.video, item.out_dir, settings, write_video=write_video, on_progress=report, classifier=classifier
-            )
+            if segments > 1 or ray_address:
+                result = analyze_in_segments(
+                    item.video, item.out_dir, settings, workers=max(segments, 2), write_video=write_video,
+                    on_progress=report, ray_address=ray_address,
+                )  # fmt: skip
+            else:
+                result = analyze_video(
+                    item.video, item.out_dir, settings, write_video=write_video, on_progress=report,
+                    classifier=classifier,
+                )  # fmt: skip
         except (VideoError, OutputError) as error:  # this recording only: the others go on
             outcomes.append(BatchOutcome(item, None, str(error)))
         else:

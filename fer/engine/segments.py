@@ -18,11 +18,7 @@ tracks within 10 % of it (tests/engine/test_segments.py).
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.pool
-import os
 import pickle
-import queue
 import shutil
 import tempfile
 import time
@@ -43,6 +39,8 @@ from fer.engine.detections import Detections, box_iou
 from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, DetectionsCsv, staged_outputs
 from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
 from fer.engine.video_io import H264Writer, VideoReader, join_mp4
+from fer.engine.workers import Pending, Workers, local_cores, open_workers
+from fer.engine.workers import ray_address as ray_address_of
 
 MIN_SEGMENT_S = 60.0  # shorter segments cost more in model loading and boundary effects than they save
 BOUNDARY_S = 1.0  # a track ending and one starting within this of a boundary may be the same face
@@ -156,9 +154,11 @@ def analyze_in_segments(
     write_video: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     min_segment_s: float = MIN_SEGMENT_S,
+    ray_address: str | None = None,
 ) -> SessionResult:
     """``analyze_video``'s result and files, from ``workers`` processes on time segments of the recording (of at
-    least ``min_segment_s`` each, so a short recording is one segment)."""
+    least ``min_segment_s`` each, so a short recording is one segment): local processes, or Ray tasks with
+    ``ray_address`` (or ``$FER_RAY_ADDRESS``; ``local`` starts a Ray here for the run)."""
     settings = settings or AnalysisSettings()
     started = time.perf_counter()
     path = Path(path)
@@ -168,14 +168,15 @@ def analyze_in_segments(
         staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
         scratch = stack.enter_context(_scratch(staging))
         segments = plan_segments(info.duration_s, workers, min_segment_s)
-        context = multiprocessing.get_context("spawn")
-        manager = stack.enter_context(context.Manager())
-        progress = manager.Queue()
-        pool = stack.enter_context(context.Pool(len(segments)))
-        stack.callback(pool.terminate)  # on cancel or failure: stop the workers now
-        threads = max(1, len(os.sched_getaffinity(0)) // len(segments))  # the cores shared out, never oversubscribed
-        tasks = [(path, seg, settings, scratch / f"segment{seg.index}.pickle", progress, threads) for seg in segments]
-        analysed = _wait(pool.starmap_async(_analyse, tasks), progress, segments, info.duration_s, started, on_progress)
+        address = ray_address_of(ray_address)
+        workers = open_workers(len(segments), address)
+        stack.callback(workers.close)  # on cancel or failure too: the workers stop now
+        # the cores shared out, never oversubscribed (a Ray task has one CPU)
+        threads = 1 if address else max(1, local_cores() // len(segments))
+        calls = [
+            (path, seg, settings, scratch / f"segment{seg.index}.pickle", workers.progress, threads) for seg in segments
+        ]
+        analysed = _wait(workers, workers.submit(_analyse, calls), segments, info.duration_s, started, on_progress)
         carried = stitched_ids(analysed)
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
         mapping, static = _aggregate(analysed, carried, aggregator, staging)
@@ -186,7 +187,7 @@ def analyze_in_segments(
                 (path, a.segment, settings, a.rows, mapping[k], scratch / f"segment{k}.mp4", fps, start_s)
                 for k, a in enumerate(analysed)
             ]
-            rendered = _wait(pool.starmap_async(_render, jobs), None, segments, info.duration_s, started, on_progress)
+            rendered = _wait(workers, workers.submit(_render, jobs), segments, info.duration_s, started, on_progress)
             join_mp4([scratch / f"segment{k}.mp4" for k in range(len(analysed))], staging / ANNOTATED_VIDEO)
             sound_warnings = sorted({warning for warnings in rendered for warning in warnings})
         longest_gap = max((a.longest_gap for a in analysed), key=lambda g: g[1] - g[0])
@@ -205,8 +206,8 @@ def analyze_in_segments(
 
 
 def _wait(
-    pending: multiprocessing.pool.AsyncResult,
-    progress: queue.Queue | None,
+    workers: Workers,
+    pending: Pending,
     segments: list[Segment],
     duration_s: float,
     started: float,
@@ -216,17 +217,13 @@ def _wait(
     done: dict[int, tuple[float, int]] = {}
     while not pending.ready():
         pending.wait(0.25)
-        while progress is not None:
-            try:
-                index, time_s, frames = progress.get_nowait()
-            except queue.Empty:
-                break
+        for index, time_s, frames in workers.drain():
             done[index] = (time_s, frames)
         if on_progress is not None:
             covered = sum(time_s - segments[index].start_s for index, (time_s, _) in done.items())
             frames = sum(count for _, count in done.values())
             on_progress(Progress(frames, min(covered, duration_s), duration_s, time.perf_counter() - started))
-    return pending.get()
+    return pending.results()
 
 
 def _aggregate(

@@ -66,3 +66,17 @@ def test_exit_status_2_only_when_no_recording_could_be_analysed(
     empty.mkdir()
     assert main(["analyze", str(empty), "--out", str(tmp_path / "o")]) == 2
     assert "no video files" in capsys.readouterr().err
+
+
+def test_a_batch_on_a_local_ray(face_clip: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="ray is not installed (requirements-dev.txt installs it)")
+    second = shutil.copy(face_clip, tmp_path / "period2.mp4")
+    out = tmp_path / "results"
+    try:
+        status = main(["analyze", str(face_clip), str(second), "--out", str(out), "--ray", "local", "--no-video"])
+    except ConnectionError as error:
+        pytest.skip(f"Ray could not start: {error}")
+    assert status == 0
+    for stem in ("face", "period2"):
+        summary = json.loads((out / stem / SUMMARY_JSON).read_text())
+        assert summary["tracks"] == 1 and summary["segments"] == 1  # a 2 s clip is one segment, run on Ray

@@ -101,10 +101,27 @@ def test_on_the_shared_clips_face_rows_are_within_2_percent_and_tracks_within_10
 
 
 def test_the_command_line_takes_segments(crossing_clip: Path, tmp_path: Path) -> None:
-    from fer.cli import main
-
     import json
+
+    from fer.cli import main
 
     assert main(["analyze", str(crossing_clip), "--out", str(tmp_path), "--segments", "2", "--no-video"]) == 0
     # the segment path ran; 12 s is shorter than two minimum segments, so it made one
     assert json.loads((tmp_path / "summary.json").read_text())["segments"] == 1
+
+
+def test_ray_in_local_mode_gives_the_local_pools_result(crossing_clip: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="ray is not installed (requirements-dev.txt installs it)")
+    settings = AnalysisSettings(every=2)
+    local = analyze_in_segments(crossing_clip, tmp_path / "local", settings, workers=2, min_segment_s=4)
+    try:
+        on_ray = analyze_in_segments(
+            crossing_clip, tmp_path / "ray", settings, workers=2, min_segment_s=4, ray_address="local"
+        )
+    except ConnectionError as error:  # Ray could not start its processes here
+        pytest.skip(f"Ray could not start: {error}")
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "ray" / DETECTIONS_CSV), pd.read_csv(tmp_path / "local" / DETECTIONS_CSV)
+    )
+    assert on_ray.summary["tracks"] == local.summary["tracks"] and on_ray.summary["segments"] == 2
+    assert (tmp_path / "ray" / ANNOTATED_VIDEO).is_file()
