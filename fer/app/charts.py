@@ -204,7 +204,7 @@ def live_trend(trend: pd.DataFrame, height: int = 240) -> alt.Chart:
         alt.Chart(trend, height=height)
         .mark_area()
         .encode(
-            alt.X("time_s:Q", title="The last minute", scale=alt.Scale(domain=[-60, 0]), axis=axis),
+            alt.X("time_s:Q", title=None, scale=alt.Scale(domain=[-60, 0]), axis=axis),  # under "The last minute"
             alt.Y("share:Q", title="Share of faces read", stack="zero", axis=alt.Axis(format="%"), scale=_UNIT),
             _COLOR,
             order=alt.Order("expression:N"),
