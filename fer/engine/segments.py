@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +63,8 @@ def plan_segments(duration_s: float, parts: int, min_segment_s: float = MIN_SEGM
     return [Segment(i, bounds[i], bounds[i + 1]) for i in range(count)]
 
 
-@dataclass(frozen=True)
-class _Ends:
-    """Each track's first (or last) box and time within ``BOUNDARY_S`` of a segment's start (or end)."""
-
-    boxes: dict[int, tuple[float, np.ndarray]] = field(default_factory=dict)
+# track id -> (time, box): each track's first (or last) box within ``BOUNDARY_S`` of a segment's start (or end)
+_Boxes = dict[int, tuple[float, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -75,13 +72,12 @@ class _SegmentAnalysed:
     segment: Segment
     rows: Path
     frames: int
-    first_time_s: float
     last_time_s: float
     longest_gap: tuple[float, float]
     corrupt_frames: int
     static_ids: set[int]
-    starts: _Ends
-    ends: _Ends
+    starts: _Boxes
+    ends: _Boxes
     model_version: str
     detector: str
 
@@ -93,7 +89,8 @@ def _analyse(
     classifier = EmotionClassifier(threads=threads)
     detector = CenterFaceDetector(threshold=settings.threshold, max_side=settings.detector_max_side, threads=threads)
     analyzer = FrameAnalyzer(classifier, settings, detector)
-    starts, ends = _Ends(), _Ends()
+    starts: _Boxes = {}
+    ends: _Boxes = {}
     frames, first, last, gap, reported = 0, None, segment.start_s, (segment.start_s, segment.start_s), 0.0
     with VideoReader(path) as video, rows.open("wb") as spill, ExitStack() as stack:
         warm_from = max(0.0, segment.start_s - WARM_UP_S)
@@ -110,26 +107,26 @@ def _analyse(
             frames, last = frames + 1, frame.time_s
             for track_id, box in zip(result.faces.track_id.tolist(), result.faces.xyxy, strict=True):
                 if frame.time_s - first <= BOUNDARY_S:
-                    starts.boxes.setdefault(track_id, (frame.time_s, box.copy()))
-                ends.boxes[track_id] = (frame.time_s, box.copy())
+                    starts.setdefault(track_id, (frame.time_s, box.copy()))
+                ends[track_id] = (frame.time_s, box.copy())
             if time.monotonic() - reported > 0.5:
                 progress.put((segment.index, frame.time_s, frames))
                 reported = time.monotonic()
         progress.put((segment.index, last, frames))
         corrupt = video.corrupt_frames
-    recent = {tid: seen for tid, seen in ends.boxes.items() if last - seen[0] <= BOUNDARY_S}
+    recent = {tid: seen for tid, seen in ends.items() if last - seen[0] <= BOUNDARY_S}
     return _SegmentAnalysed(
-        segment, rows, frames, first if first is not None else segment.start_s, last, gap, corrupt,
-        analyzer.static.static_ids(), starts, _Ends(recent), classifier.version, type(detector).__name__,
+        segment, rows, frames, last, gap, corrupt, analyzer.static.static_ids(), starts, recent, classifier.version,
+        type(detector).__name__,
     )  # fmt: skip
 
 
-def stitched_ids(analysed: list[_SegmentAnalysed]) -> list[dict[int, int]]:
-    """Per segment, its track ids -> session-wide ids: a track starting near a boundary where a track of the
-    previous segment ended, at the same place (IoU >= 0.3), continues it; ids count up as a single pass's do."""
+def continued_tracks(analysed: list[_SegmentAnalysed]) -> list[dict[int, int]]:
+    """Per segment, which of its tracks continue one of the previous segment: a track starting near the boundary
+    where one ended, at the same place (IoU >= 0.3), maps to that track's id in the previous segment."""
     carried: list[dict[int, int]] = [{} for _ in analysed]
     for k in range(1, len(analysed)):
-        before, after = analysed[k - 1].ends.boxes, analysed[k].starts.boxes
+        before, after = analysed[k - 1].ends, analysed[k].starts
         pairs = sorted(
             ((box_iou(b[1][None], a[1][None])[0, 0], tb, ta) for tb, b in before.items() for ta, a in after.items()),
             reverse=True,
@@ -139,7 +136,7 @@ def stitched_ids(analysed: list[_SegmentAnalysed]) -> list[dict[int, int]]:
             if iou < BOUNDARY_IOU:
                 break
             if tb not in used_before and ta not in used_after:
-                carried[k][ta] = tb  # previous segment's local id, resolved below
+                carried[k][ta] = tb
                 used_before.add(tb)
                 used_after.add(ta)
     return carried
@@ -169,25 +166,37 @@ def analyze_in_segments(
         scratch = stack.enter_context(_scratch(staging))
         segments = plan_segments(info.duration_s, workers, min_segment_s)
         address = ray_address_of(ray_address)
-        workers = open_workers(len(segments), address)
-        stack.callback(workers.close)  # on cancel or failure too: the workers stop now
+        pool = open_workers(len(segments), address)
+        stack.callback(pool.close)  # on cancel or failure too: the workers stop now
         # the cores shared out, never oversubscribed (a Ray task has one CPU)
         threads = 1 if address else max(1, local_cores() // len(segments))
         calls = [
-            (path, seg, settings, scratch / f"segment{seg.index}.pickle", workers.progress, threads) for seg in segments
+            (path, seg, settings, scratch / f"segment{seg.index}.pickle", pool.progress, threads) for seg in segments
         ]
-        analysed = _wait(workers, workers.submit(_analyse, calls), segments, info.duration_s, started, on_progress)
-        carried = stitched_ids(analysed)
+        phases = 2 if staging is not None and write_video else 1
+        follow = _Follow(pool, segments, info.duration_s, phases, started, on_progress)
+        analysed = follow.wait(pool.submit(_analyse, calls), phase=0)
+        carried = continued_tracks(analysed)
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
         mapping, static = _aggregate(analysed, carried, aggregator, staging)
         sound_warnings: list[str] = []
         if staging is not None and write_video:
             fps = info.fps / settings.every
             jobs = [
-                (path, a.segment, settings, a.rows, mapping[k], scratch / f"segment{k}.mp4", fps, start_s)
+                (
+                    path,
+                    a.segment,
+                    settings,
+                    a.rows,
+                    mapping[k],
+                    scratch / f"segment{k}.mp4",
+                    fps,
+                    start_s,
+                    pool.progress,
+                )
                 for k, a in enumerate(analysed)
             ]
-            rendered = _wait(workers, workers.submit(_render, jobs), segments, info.duration_s, started, on_progress)
+            rendered = follow.wait(pool.submit(_render, jobs), phase=1)
             join_mp4([scratch / f"segment{k}.mp4" for k in range(len(analysed))], staging / ANNOTATED_VIDEO)
             sound_warnings = sorted({warning for warnings in rendered for warning in warnings})
         longest_gap = max((a.longest_gap for a in analysed), key=lambda g: g[1] - g[0])
@@ -205,25 +214,33 @@ def analyze_in_segments(
         )  # fmt: skip
 
 
-def _wait(
-    workers: Workers,
-    pending: Pending,
-    segments: list[Segment],
-    duration_s: float,
-    started: float,
-    on_progress: Callable[[Progress], None] | None,
-) -> list:
-    """The workers' results; meanwhile their progress goes to ``on_progress`` (which may cancel)."""
-    done: dict[int, tuple[float, int]] = {}
-    while not pending.ready():
-        pending.wait(0.25)
-        for index, time_s, frames in workers.drain():
-            done[index] = (time_s, frames)
-        if on_progress is not None:
-            covered = sum(time_s - segments[index].start_s for index, (time_s, _) in done.items())
-            frames = sum(count for _, count in done.values())
-            on_progress(Progress(frames, min(covered, duration_s), duration_s, time.perf_counter() - started))
-    return pending.results()
+@dataclass
+class _Follow:
+    """Waits for a phase's workers while passing their progress on (``on_progress`` may cancel). With the video,
+    analysing and rendering are each half the work: ``video_time_s`` is the video both phases have covered, halved."""
+
+    pool: Workers
+    segments: list[Segment]
+    duration_s: float
+    phases: int
+    started: float
+    on_progress: Callable[[Progress], None] | None
+    frames_analysed: int = 0
+
+    def wait(self, pending: Pending, phase: int) -> list:
+        reached: dict[int, tuple[float, int]] = {}  # segment -> (time reached, frames)
+        while not pending.ready():
+            pending.wait(0.25)
+            for index, time_s, frames in self.pool.drain():
+                reached[index] = (time_s, frames)
+            if self.on_progress is not None:
+                covered = sum(time_s - self.segments[index].start_s for index, (time_s, _) in reached.items())
+                done_s = (phase * self.duration_s + min(covered, self.duration_s)) / self.phases
+                if phase == 0:  # rendering draws the frames analysed: the count stays
+                    self.frames_analysed = sum(count for _, count in reached.values())
+                elapsed = time.perf_counter() - self.started
+                self.on_progress(Progress(self.frames_analysed, done_s, self.duration_s, elapsed))
+        return pending.results()
 
 
 def _aggregate(
@@ -274,16 +291,22 @@ def _render(
     target: Path,
     fps: float,
     start_s: float,
+    progress: object,
 ) -> list[str]:
     """Worker process: the segment's annotated video (stitched ids), with the recording's sound for its span."""
     annotator = FaceAnnotator(blur=settings.blur)
     records = _records(rows)
+    frames, reported = 0, 0.0
     with VideoReader(path) as video, H264Writer(target, fps, sound_from=path, sound_start_s=start_s) as writer:
         for frame in video.frames_between(segment.start_s, segment.end_s, settings.every, settings.max_side):
             index, _time_s, _scale, faces, detected, _quality = next(records)
             if index != frame.index:
                 raise RuntimeError(f"segment {segment.index}: frame {frame.index} decoded, {index} analysed")
             writer.write(annotator.annotate(frame.image, _relabelled(faces, mapping), detected), frame.time_s)
+            frames += 1
+            if time.monotonic() - reported > 0.5:
+                progress.put((segment.index, frame.time_s, frames))
+                reported = time.monotonic()
     return writer.sound_warnings
 
 

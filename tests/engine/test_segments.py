@@ -125,3 +125,14 @@ def test_ray_in_local_mode_gives_the_local_pools_result(crossing_clip: Path, tmp
     )
     assert on_ray.summary["tracks"] == local.summary["tracks"] and on_ray.summary["segments"] == 2
     assert (tmp_path / "ray" / ANNOTATED_VIDEO).is_file()
+
+
+def test_progress_only_moves_forward_through_analysing_and_rendering(crossing_clip: Path, tmp_path: Path) -> None:
+    seen: list[tuple[float, int]] = []
+    analyze_in_segments(
+        crossing_clip, tmp_path / "out", AnalysisSettings(every=2), workers=2, min_segment_s=4,
+        on_progress=lambda progress: seen.append((progress.fraction, progress.frames_analysed)),
+    )  # fmt: skip
+    fractions = [fraction for fraction, _ in seen]
+    assert fractions == sorted(fractions) and 0 < fractions[-1] <= 1
+    assert [frames for _, frames in seen] == sorted(frames for _, frames in seen)
