@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fer.app.clock import clock
-from fer.app.report import GROUPS, faces_read
+from fer.app.report import GROUPS, faces_read, group_shares
 
 MIN_CHANGE = 0.20  # 20 percentage points
 MIN_Z = 3.5  # many boundaries are tested per session: a stricter bar than one test would need
@@ -72,8 +72,9 @@ def notable_moments(
     duration_s = size * bin_s
     window = max(1, round((window_s or window_seconds(duration_s)) / bin_s))
     changes: list[_Change] = []
-    for group, members in GROUPS.items():
-        share = timeline[[f"share_{c}" for c in members]].sum(axis=1).fillna(0.0).to_numpy()
+    groups = group_shares(timeline)
+    for group in GROUPS:
+        share = groups[f"share_{group}"].fillna(0.0).to_numpy()
         hits = np.zeros(size)
         hits[grid] = share * readings[grid]
         changes += _group_changes(group, hits, readings, window, min_change, bin_s)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from fer.app.clock import clock
 from fer.app.moments import GROUP_PHRASES
-from fer.app.report import GROUPS, faces_read, overall_group_shares, reading_summary
+from fer.app.report import GROUPS, faces_read, group_shares, overall_group_shares, reading_summary
 
 READ_REASONS = {
     "small": "too small",
@@ -85,8 +85,9 @@ def _shift_sentences(timeline: pd.DataFrame) -> list[str]:
     if read[first].sum() == 0 or read[last].sum() == 0:
         return []
     shifts = []
-    for group, members in GROUPS.items():
-        share = timeline[[f"share_{c}" for c in members]].sum(axis=1).fillna(0.0).to_numpy()
+    groups = group_shares(timeline)
+    for group in GROUPS:
+        share = groups[f"share_{group}"].fillna(0.0).to_numpy()
         early = float((share * read)[first].sum() / read[first].sum())
         late = float((share * read)[last].sum() / read[last].sum())
         if abs(late - early) >= SHIFT_MIN:
