@@ -242,15 +242,11 @@ def _analyze(args: argparse.Namespace) -> int:
 
 @dataclass(frozen=True)
 class Parallel:
-    """How one recording is analysed: in ``segments`` time segments (1: a single pass), on Ray at ``ray`` or on
+    """How each recording is analysed: in ``segments`` time segments (1: a single pass), on Ray at ``ray`` or on
     local processes."""
 
     segments: int
     ray: str | None
-
-    @property
-    def split(self) -> bool:
-        return self.segments > 1 or self.ray is not None
 
 
 _BAR_FORMAT = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
@@ -259,8 +255,8 @@ _BAR_FORMAT = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
 def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video: bool, parallel: Parallel) -> int:
     from tqdm import tqdm
 
-    from fer.engine.analyze import Progress, analyze_video
-    from fer.engine.segments import analyze_in_segments
+    from fer.engine.analyze import Progress
+    from fer.engine.batch import analyze_recording
 
     with tqdm(total=100, unit="%", bar_format=_BAR_FORMAT, file=sys.stderr, disable=None, delay=0.5) as bar:
 
@@ -271,13 +267,10 @@ def _analyze_one(video: Path, out: Path, settings: AnalysisSettings, write_video
                 bar.set_postfix_str(f"{progress.video_time_s:.0f} s of video", refresh=False)
                 bar.refresh()
 
-        if parallel.split:
-            result = analyze_in_segments(
-                video, out, settings, workers=max(parallel.segments, 2), write_video=write_video, on_progress=show,
-                ray_address=parallel.ray,
-            )  # fmt: skip
-        else:
-            result = analyze_video(video, out, settings, write_video=write_video, on_progress=show)
+        result = analyze_recording(
+            video, out, settings, write_video=write_video, on_progress=show, segments=parallel.segments,
+            ray_address=parallel.ray,
+        )  # fmt: skip
     summary = result.summary
     print(
         f"{summary['frames_analysed']} frames, {summary['tracks']} faces tracked, "

@@ -60,6 +60,28 @@ def plan(videos: list[Path], out_dir: Path) -> list[BatchItem]:
     return items
 
 
+def analyze_recording(
+    video: Path,
+    out_dir: Path,
+    settings: AnalysisSettings,
+    *,
+    write_video: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+    classifier: EmotionClassifier | None = None,
+    segments: int = 1,
+    ray_address: str | None = None,
+) -> SessionResult:
+    """One recording: a single pass, or (``segments`` > 1, or on Ray) time segments in parallel."""
+    if segments > 1 or ray_address:
+        return analyze_in_segments(
+            video, out_dir, settings, workers=max(segments, 2), write_video=write_video, on_progress=on_progress,
+            ray_address=ray_address,
+        )  # fmt: skip
+    return analyze_video(
+        video, out_dir, settings, write_video=write_video, on_progress=on_progress, classifier=classifier
+    )
+
+
 def analyze_many(
     items: list[BatchItem],
     settings: AnalysisSettings,
@@ -80,16 +102,10 @@ def analyze_many(
                 on_progress(index, progress)
 
         try:
-            if segments > 1 or ray_address:
-                result = analyze_in_segments(
-                    item.video, item.out_dir, settings, workers=max(segments, 2), write_video=write_video,
-                    on_progress=report, ray_address=ray_address,
-                )  # fmt: skip
-            else:
-                result = analyze_video(
-                    item.video, item.out_dir, settings, write_video=write_video, on_progress=report,
-                    classifier=classifier,
-                )  # fmt: skip
+            result = analyze_recording(
+                item.video, item.out_dir, settings, write_video=write_video, on_progress=report,
+                classifier=classifier, segments=segments, ray_address=ray_address,
+            )  # fmt: skip
         except (VideoError, OutputError) as error:  # this recording only: the others go on
             outcomes.append(BatchOutcome(item, None, str(error)))
         else:
