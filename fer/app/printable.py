@@ -7,6 +7,7 @@ The charts are drawn to SVG on the server by vl-convert (Vega's own renderer, bu
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 
 import altair as alt
@@ -44,8 +45,19 @@ class PrintableReport:
 
 def chart_svg(chart: alt.TopLevelMixin) -> str:
     """The chart as an inline SVG at the printable width (no interactivity: a selection is only drawn)."""
-    spec = chart.properties(width=CHART_WIDTH).to_dict()
+    spec = _with_inline_data(chart.properties(width=CHART_WIDTH)).to_dict()
     return vl_convert.vegalite_to_svg(spec)
+
+
+def _with_inline_data(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """A copy whose DataFrames are plain values. Altair passes a DataFrame through its process-wide data
+    transformer, which Streamlit switches while another session draws a chart: a report built then came out with
+    empty layers (seen in the browser test). Values are never transformed."""
+    copy = chart.copy(deep=True)
+    for part in [copy, *getattr(copy, "layer", [])]:
+        if isinstance(part.data, pd.DataFrame):
+            part.data = alt.InlineData(values=json.loads(part.data.to_json(orient="records")))
+    return copy
 
 
 def to_html(printable: PrintableReport) -> str:

@@ -46,3 +46,19 @@ def test_a_session_where_nothing_was_read_prints_without_an_expression_chart(sto
     session_id = scripted_session(store, faces=4, seconds=60, read_share=0.0)
     html = session_view.printable_html(store.get(session_id), False, store.markers(session_id))
     assert html.count("<svg") == 1 and "None of the faces could be read" in html
+
+
+def test_the_charts_keep_their_data_while_another_session_switches_altairs_data_transformer(
+    store: SessionStore,
+) -> None:
+    """Streamlit switches Altair's process-wide data transformer while it draws a chart for any session; a report
+    built meanwhile once came out with empty layers. The printable report must not depend on it."""
+    import altair as alt
+
+    session_id = scripted_session(store, faces=12, seconds=600)
+    store.add_marker(session_id, 150.0, "quiz")
+    alt.data_transformers.register("elsewhere", lambda data: {"name": "data-held-elsewhere"})
+    with alt.data_transformers.enable("elsewhere"):
+        html = session_view.printable_html(store.get(session_id), False, store.markers(session_id))
+    assert len(re.findall(r"<path[^>]*fill=\"#9c755f\"", html)) > 10  # the faces read, drawn
+    assert html.count(">quiz</text>") == 1
