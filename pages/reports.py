@@ -58,12 +58,16 @@ def single(stored: StoredSession) -> None:
         st.markdown("**Notable moments**")
         if found.empty:
             st.caption("No sudden, sustained change in the observed expressions (20 percentage points or more).")
+        playable = session_view.kept_video(stored) is not None
         for index, moment in enumerate(found.itertuples()):
             go, text = st.columns([1, 3], vertical_alignment="center")
-            if go.button(f"▶ {moment.time}", key=f"moment{index}", help="Play the video from here"):
+            if not playable:
+                go.markdown(f"**{moment.time}**")
+            elif go.button(f"▶ {moment.time}", key=f"moment{index}", help="Play the video from here"):
                 st.session_state[start_key] = moment.time_s
             text.markdown(plain(moment.description))
-        st.caption("Click a bar of the chart, or a moment, to play the video from there.")
+        if playable:
+            st.caption("Click a bar of the chart, or a moment, to play the video from there.")
     with video:
         start = float(st.session_state.get(start_key, 0.0))
         if session_view.annotated_video(stored, start) and start:

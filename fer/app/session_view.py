@@ -4,6 +4,7 @@ the charts, the video and the downloads."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -154,11 +155,17 @@ def face_strips(stored: StoredSession, markers: pd.DataFrame, key: str) -> None:
     st.caption("One row per anonymous face; grey: present but not read.")
 
 
-def annotated_video(stored: StoredSession, start_s: float = 0.0) -> bool:
-    """The annotated video from ``start_s``, while it is kept; False (with a note) where there is none to play."""
+def kept_video(stored: StoredSession) -> Path | None:
+    """The session's annotated video while it is kept, else None."""
     folder = stored.artifacts(data_dir())
     path = folder / ANNOTATED_VIDEO if folder else None
-    if path is None or not path.is_file():
+    return path if path is not None and path.is_file() else None
+
+
+def annotated_video(stored: StoredSession, start_s: float = 0.0) -> bool:
+    """The annotated video from ``start_s``, while it is kept; False (with a note) where there is none to play."""
+    path = kept_video(stored)
+    if path is None:
         st.caption("The annotated video is no longer kept (deleted after the retention period) or was not made.")
         return False
     if path.stat().st_size > MAX_PLAYED_VIDEO_BYTES:

@@ -128,3 +128,11 @@ def test_each_face_over_time_is_drawn_only_when_asked_for(data_folder: Path) -> 
     app.run()
     strip = app.get("vega_lite_chart")[2]
     assert '"track_id"' in strip.proto.spec and not app.exception
+
+
+def test_without_a_kept_video_moments_show_their_time_but_offer_nothing_to_play(data_folder: Path) -> None:
+    scripted_session(SessionStore(), faces=12, seconds=600)
+    app = _reports()
+    assert not [b for b in app.button if b.label.startswith("▶ ")]
+    assert "**3:20**" in [m.value for m in app.markdown]
+    assert not any("to play the video" in c.value for c in app.caption)
