@@ -1,11 +1,13 @@
 """Segment-parallel analysis against today's single pass, same run, same recording.
 
-    .venv/bin/python bench/segments.py [--minutes 10] [--repeats 1] [--workers 2] [--no-video]
+    .venv/bin/python bench/segments.py [--minutes 10] [--repeats 1] [--workers 2] [--no-video] [--ray]
 
 The recording: ../shared/videos/lecture_teacher.mp4 (720p, 24 fps, with sound) joined to itself without
 re-encoding until it lasts --minutes. Runs alternate (single, segments, single, …) so machine noise hits both;
 prints the medians, their ratio, face rows and tracks of each, and each run's peak memory (the parent's and its
-worker processes' together, from /proc).
+worker processes' together, from /proc). ``--ray`` adds the segments as Ray tasks on a local Ray (started and
+stopped inside each run, as ``fer analyze --ray local`` does): its time against the local processes' is Ray's
+overhead.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-video", action="store_true")
+    parser.add_argument("--ray", action="store_true", help="also run the segments on a local Ray")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         with VideoReader(SOURCE) as video:
@@ -89,6 +92,8 @@ def main() -> None:
         clip = Path(tmp) / "lecture.mp4"
         join_mp4([SOURCE] * copies, clip)
         times: dict[str, list[float]] = {"single pass": [], "segments": []}
+        if args.ray:
+            times["segments on Ray"] = []
         for repeat in range(args.repeats):
             for name in times:
                 out = Path(tmp) / f"{name.replace(' ', '_')}{repeat}"
@@ -97,7 +102,10 @@ def main() -> None:
                     if name == "single pass":
                         result = analyze_video(clip, out, write_video=not args.no_video)
                     else:
-                        result = analyze_in_segments(clip, out, workers=args.workers, write_video=not args.no_video)
+                        ray = "local" if name == "segments on Ray" else None
+                        result = analyze_in_segments(
+                            clip, out, workers=args.workers, write_video=not args.no_video, ray_address=ray
+                        )
                 times[name].append(time.perf_counter() - started)
                 rows = len(pd.read_csv(out / "detections.csv"))
                 print(
@@ -105,12 +113,15 @@ def main() -> None:
                     f"peak memory {memory.peak_mb:,.0f} MB",
                     flush=True,
                 )
-    single, segments = (statistics.median(times[name]) for name in times)
+    single, segments = statistics.median(times["single pass"]), statistics.median(times["segments"])
     print(
         f"{copies * 8 / 60:.1f} min of 720p, {'no video' if args.no_video else 'with the annotated video'}: "
         f"single pass {single:.1f} s, {args.workers} segments {segments:.1f} s (medians of {args.repeats}); "
         f"segments are {single / segments:.2f}x the single pass's speed"
     )
+    if args.ray:
+        on_ray = statistics.median(times["segments on Ray"])
+        print(f"on Ray {on_ray:.1f} s: {on_ray - segments:+.1f} s ({on_ray / segments:.2f}x) against local processes")
 
 
 if __name__ == "__main__":

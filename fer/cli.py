@@ -1,4 +1,4 @@
-"""Command-line interface: ``fer data-report | train | evaluate | robustness | export | analyze``.
+"""Command-line interface: ``fer data-report | train | evaluate | robustness | export | analyze | worker``.
 
 Heavy imports happen inside each command so ``fer --help`` stays instant.
 Errors in the input exit with status 2 and one line on stderr.
@@ -115,6 +115,18 @@ def _parser() -> argparse.ArgumentParser:
         "(default: $FER_RAY_ADDRESS, or local processes)",
     )
     analyze.add_argument("--blur", action="store_true", help="blur every detected face in annotated.mp4")
+
+    worker = commands.add_parser(
+        "worker", help="run the app's queued analyses (the app starts this itself when there is work)"
+    )
+    worker.add_argument(
+        "--parallel", type=_positive_int, help="jobs at once (default: $FER_JOB_WORKERS, else half the cores)"
+    )
+    worker.add_argument(
+        "--idle-exit",
+        type=_positive_float,
+        help="exit after this many seconds without work (default: $FER_JOB_IDLE_EXIT_S, else 60)",
+    )
     analyze.add_argument("--no-video", action="store_true", help="skip annotated.mp4 (faster)")
     return parser
 
@@ -330,6 +342,18 @@ def _analyze_batch(
     return 0 if done else 2
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from fer.sessions.job_worker import WorkerConfig, default_idle_exit_s, default_parallel, run_worker
+    from fer.sessions.store import data_dir, database_url
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    parallel = args.parallel or default_parallel()
+    idle_exit_s = args.idle_exit or default_idle_exit_s()
+    return run_worker(WorkerConfig(data_dir(), database_url(), parallel=parallel, idle_exit_s=idle_exit_s))
+
+
 COMMANDS = {
     "data-report": _data_report,
     "train": _train,
@@ -337,4 +361,5 @@ COMMANDS = {
     "evaluate": _evaluate,
     "export": _export,
     "analyze": _analyze,
+    "worker": _worker,
 }

@@ -33,8 +33,8 @@ def portrait() -> np.ndarray:
 
 
 def write_face_clip(path: Path, frames: int = 20, fps: float = 10.0, face: bool = True, portrait_px: int = 160) -> Path:
-    """A 400x300 H.264 clip of the portrait (``portrait_px`` wide; its face about 0.36 of that) sliding right, or a
-    plain grey clip without a face."""
+    """A 400x300 H.264 clip of the portrait (``portrait_px`` wide; its face about 0.36 of that) sliding right and
+    back, or a plain grey clip without a face."""
     from fer.engine.video_io import H264Writer
 
     height = round(portrait_px * 600 / 512)
@@ -44,7 +44,8 @@ def write_face_clip(path: Path, frames: int = 20, fps: float = 10.0, face: bool 
         for i in range(frames):
             canvas = np.full((300, 400, 3), 90, np.uint8)
             if face:
-                x = 20 + 8 * i
+                step = 8 * i % 400
+                x = 20 + (step if step <= 200 else 400 - step)  # back and forth, so a clip can be long
                 canvas[top : top + height, x : x + portrait_px] = small
             writer.write(canvas)
     return path

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fer.engine.analyze import Progress, SessionResult, analyze_video
 from fer.engine.classifier import EmotionClassifier
+from fer.engine.detection import FaceDetector
 from fer.engine.outputs import OutputError
 from fer.engine.pipeline import AnalysisSettings
 from fer.engine.segments import analyze_in_segments
@@ -68,18 +69,21 @@ def analyze_recording(
     write_video: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     classifier: EmotionClassifier | None = None,
+    detector: FaceDetector | None = None,
     segments: int = 1,
     ray_address: str | None = None,
 ) -> SessionResult:
-    """One recording: a single pass, or (``segments`` > 1, or on Ray) time segments in parallel."""
+    """One recording: a single pass, or (``segments`` > 1, or on Ray) time segments in parallel (each worker loads
+    its own models: ``classifier`` and ``detector`` serve the single pass)."""
     if segments > 1 or ray_address:
         return analyze_in_segments(
             video, out_dir, settings, workers=max(segments, 2), write_video=write_video, on_progress=on_progress,
             ray_address=ray_address,
         )  # fmt: skip
     return analyze_video(
-        video, out_dir, settings, write_video=write_video, on_progress=on_progress, classifier=classifier
-    )
+        video, out_dir, settings, write_video=write_video, on_progress=on_progress, classifier=classifier,
+        detector=detector,
+    )  # fmt: skip
 
 
 def analyze_many(

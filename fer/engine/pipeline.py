@@ -55,6 +55,17 @@ class AnalysisSettings:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> AnalysisSettings:
+        """The settings ``to_dict`` gave (e.g. a queued job's), checked again."""
+        nested = {"smoothing": SmoothingConfig(**values["smoothing"]), "tracker": TrackerConfig(**values["tracker"])}
+        return cls(**{**values, **nested})
+
+
+def settings_detector(settings: AnalysisSettings, threads: int | None = None) -> CenterFaceDetector:
+    """The face detector ``settings`` ask for, on ``threads`` onnxruntime threads (default: every core)."""
+    return CenterFaceDetector(threshold=settings.threshold, max_side=settings.detector_max_side, threads=threads)
+
 
 @dataclass
 class FrameResult:
@@ -78,9 +89,7 @@ class FrameAnalyzer:
         self.settings = settings or AnalysisSettings()
         self.classifier = classifier
         self.classifier.warm_up()
-        self.detector = detector or CenterFaceDetector(
-            threshold=self.settings.threshold, max_side=self.settings.detector_max_side
-        )
+        self.detector = detector or settings_detector(self.settings)
         start_score = min(self.settings.threshold + 0.2, 0.95)
         self.tracker = FaceTracker(replace(self.settings.tracker, high_score=start_score))
         self.smoother = ProbabilitySmoother(self.settings.smoothing)

@@ -34,10 +34,9 @@ from fer.engine.analyze import FramesSeen, Progress, SessionResult, finish_sessi
 from fer.engine.annotate import FaceAnnotator
 from fer.engine.background import prefetch
 from fer.engine.classifier import EmotionClassifier
-from fer.engine.detection import CenterFaceDetector
 from fer.engine.detections import Detections, box_iou
 from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, DetectionsCsv, staged_outputs
-from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
+from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer, settings_detector
 from fer.engine.video_io import H264Writer, VideoReader, join_mp4
 from fer.engine.workers import Pending, Workers, local_cores, open_workers
 from fer.engine.workers import ray_address as ray_address_of
@@ -87,7 +86,7 @@ def _analyse(
 ) -> _SegmentAnalysed:
     """Worker process: analyse one segment, spilling (index, time, scale, faces, detected boxes, quality) per frame."""
     classifier = EmotionClassifier(threads=threads)
-    detector = CenterFaceDetector(threshold=settings.threshold, max_side=settings.detector_max_side, threads=threads)
+    detector = settings_detector(settings, threads)
     analyzer = FrameAnalyzer(classifier, settings, detector)
     starts: _Boxes = {}
     ends: _Boxes = {}
@@ -210,7 +209,7 @@ def analyze_in_segments(
         staged = (staging, Path(out_dir), write_video) if staging is not None else None
         return finish_session(
             path, info, settings, aggregator, static, seen, started, analysed[0].model_version,
-            analysed[0].detector, staged, extra={"segments": len(segments)},
+            analysed[0].detector, staged, extra={"segments": len(segments), "workers": pool.name},
         )  # fmt: skip
 
 

@@ -123,6 +123,38 @@ markers = sa.Table(
 )
 
 
+# Analyses waiting for, or run by, the job worker (schema 5): the upload to analyse, how far it got, and how
+# it ended. Numbers and file names only, as everywhere in this database.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner", sa.String(320), nullable=False, index=True),
+    sa.Column("name", sa.String(MAX_NAME), nullable=False),
+    sa.Column("source_name", sa.String(500)),
+    sa.Column("source_sha256", sa.String(64)),
+    sa.Column("upload", sa.String(1000), nullable=False),  # relative to the data folder
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(10), nullable=False, index=True),  # queued running done failed cancelled
+    sa.Column("stage", sa.String(200), nullable=False, server_default=""),  # "Loading the models…", "Analysing"…
+    sa.Column("progress", sa.Float, nullable=False, server_default="0"),  # share of the recording analysed
+    sa.Column("video_time_s", sa.Float),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("eta_s", sa.Float),  # seconds left at the pace so far
+    sa.Column("error", sa.String(1000)),
+    sa.Column("session_id", sa.Integer),  # the stored session once done (no foreign key: it may be deleted)
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started", sa.DateTime(timezone=True)),
+    sa.Column("finished", sa.DateTime(timezone=True)),
+    sa.Column("heartbeat", sa.DateTime(timezone=True)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("worker", sa.String(64)),  # which worker process runs it: a stale one's jobs are taken back
+    sa.Column("artifacts_dir", sa.String(1000)),  # the running attempt's folder, removed if it does not finish
+    sa.Column("dismissed", sa.Boolean, nullable=False, server_default=sa.false()),  # hidden from the job list
+)
+
+
 def _create_v1(connection: sa.Connection) -> None:
     metadata.create_all(connection, tables=[sessions, timeline_bins, tracks, face_rows])
 
@@ -166,12 +198,17 @@ def _add_markers_v4(connection: sa.Connection) -> None:
     markers.create(connection, checkfirst=True)
 
 
+def _add_jobs_v5(connection: sa.Connection) -> None:
+    jobs.create(connection, checkfirst=True)
+
+
 # migration N+1 is SCHEMA[N]
 SCHEMA: list[Callable[[sa.Connection], None]] = [
     _create_v1,
     _add_readability_v2,
     _add_owners_and_audit_v3,
     _add_markers_v4,
+    _add_jobs_v5,
 ]
 
 

@@ -12,6 +12,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fer.sessions.jobs import JobQueue
 from fer.sessions.store import SessionStore, StoredSession
 
 RETENTION_ENV = "FER_RETENTION_DAYS"
@@ -53,10 +54,15 @@ def purge_expired(store: SessionStore, data_folder: Path, days: float, now: date
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     store.clear_artifacts_dir(s.id for s in expired)
+    queue = JobQueue(store.engine)
+    queue.forget_finished(cutoff)  # the job list's rows: who analysed which file name, when
+    active = queue.active()  # a queued or running analysis keeps its upload and its folder
+    needed = {(data_folder / job.upload).resolve() for job in active}
+    needed |= {(data_folder / job.artifacts_dir).resolve() for job in active if job.artifacts_dir}
     uploads = data_folder / "uploads"
     if uploads.is_dir():
         for upload in uploads.iterdir():
-            if upload.is_file() and upload.stat().st_mtime < cutoff.timestamp():
+            if upload.is_file() and upload.stat().st_mtime < cutoff.timestamp() and upload.resolve() not in needed:
                 upload.unlink(missing_ok=True)
                 removed += 1
     sessions_dir = data_folder / "sessions"
@@ -64,7 +70,7 @@ def purge_expired(store: SessionStore, data_folder: Path, days: float, now: date
         named = {kept.resolve() for s in store.list() if (kept := s.artifacts(data_folder))}
         for folder in sessions_dir.iterdir():
             old = folder.stat().st_mtime < (now - ORPHAN_AGE).timestamp()
-            if folder.is_dir() and old and folder.resolve() not in named:
+            if folder.is_dir() and old and folder.resolve() not in named | needed:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
     return removed

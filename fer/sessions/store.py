@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,10 +157,12 @@ class SessionStore:
         source_sha256: str | None = None,
         artifacts_dir: str | Path | None = None,
         owner: str = LOCAL_OWNER,
+        also: Callable[[sa.Connection, int], None] | None = None,
     ) -> int:
         """Store one session and everything under it in a single transaction; returns its id.
 
-        ``face_rows`` are DataFrames with detections.csv's columns (extra columns are ignored).
+        ``face_rows`` are DataFrames with detections.csv's columns (extra columns are ignored). ``also(connection,
+        id)`` runs in the same transaction (a job marked done): both happen, or neither.
         """
         if source not in ("upload", "live"):
             raise ValueError(f"source must be 'upload' or 'live', got {source!r}")
@@ -188,6 +190,8 @@ class SessionStore:
             _insert_frame(connection, tracks, session_id, tracks_table)
             for chunk in face_rows:  # e.g. pd.read_csv(detections.csv, chunksize=...): memory stays flat
                 _insert_frame(connection, face_rows_table, session_id, chunk)
+            if also is not None:
+                also(connection, int(session_id))
         return int(session_id)
 
     def list(self, limit: int | None = None, owner: str | None = None) -> list[StoredSession]:

@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
+import sqlalchemy as sa
 
-from fer.engine.analyze import Progress, SessionResult, analyze_video
+from fer.engine.analyze import Progress, SessionResult
+from fer.engine.batch import analyze_recording
 from fer.engine.classifier import EmotionClassifier
+from fer.engine.detection import FaceDetector
 from fer.engine.outputs import DETECTIONS_CSV, OutputError
 from fer.engine.pipeline import AnalysisSettings
 from fer.sessions.migrations import LOCAL_OWNER
@@ -57,6 +60,11 @@ def analysis_claim(key: str) -> Iterator[bool]:
                 _RUNNING.discard(key)
 
 
+def new_artifacts_dir(data_folder: Path) -> Path:
+    """A fresh folder name for one analysis's files (not created yet)."""
+    return data_folder / "sessions" / uuid.uuid4().hex
+
+
 def save_upload(stream: BinaryIO, filename: str, uploads_dir: Path) -> tuple[Path, str]:
     """Copy an uploaded file to ``uploads_dir`` in chunks; returns (path, sha256). Memory stays flat."""
     uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -84,8 +92,9 @@ class UnsavedSession:
     artifacts: Path
     fields: dict  # name, source_name, source_sha256, owner, artifacts_dir
 
-    def store_in(self, store: SessionStore) -> int:
-        """Store it (again); raises what the store raises, keeping everything for another try."""
+    def store_in(self, store: SessionStore, also: Callable[[sa.Connection, int], None] | None = None) -> int:
+        """Store it (again), with ``also`` in the same transaction; raises what the store raises, keeping
+        everything for another try."""
         face_rows = pd.read_csv(self.artifacts / DETECTIONS_CSV, chunksize=50_000)
         result = self.result
         return store.save(
@@ -94,6 +103,7 @@ class UnsavedSession:
             timeline=result.timeline,
             tracks_table=result.tracks,
             face_rows=face_rows,
+            also=also,
             **self.fields,
         )
 
@@ -114,21 +124,29 @@ def analyse_and_store(
     data_folder: Path,
     settings: AnalysisSettings,
     classifier: EmotionClassifier,
+    detector: FaceDetector | None = None,
     source_name: str | None = None,
     source_sha256: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     owner: str = LOCAL_OWNER,
+    artifacts: Path | None = None,
+    ray_address: str | None = None,
+    also: Callable[[sa.Connection, int], None] | None = None,
 ) -> tuple[int, SessionResult]:
-    """Analyse ``video`` into a new folder under ``data_folder/sessions`` and store the session (the folder
-    relative to the data folder, so a moved data folder keeps working); returns (id, result).
+    """Analyse ``video`` into ``artifacts`` (default: a new folder under ``data_folder/sessions``) and store the
+    session (the folder relative to the data folder, so a moved data folder keeps working) with ``also`` in the
+    same transaction; returns (id, result). With ``ray_address`` the analysis runs as time segments on Ray.
 
     A failed or cancelled analysis leaves nothing (a disk that fills up midway raises ``OutputError``, as one
     that cannot be written at the start does); an analysis whose storing fails keeps its files and raises
     ``SaveFailedError``, whose ``unsaved`` can be stored again: the work is never lost to a busy database.
     """
-    artifacts = data_folder / "sessions" / uuid.uuid4().hex
+    artifacts = artifacts or new_artifacts_dir(data_folder)
     try:
-        result = analyze_video(video, artifacts, settings, on_progress=on_progress, classifier=classifier)
+        result = analyze_recording(
+            video, artifacts, settings, on_progress=on_progress, classifier=classifier, detector=detector,
+            ray_address=ray_address,
+        )  # fmt: skip
     except BaseException as error:
         shutil.rmtree(artifacts, ignore_errors=True)
         if isinstance(error, OSError) and not isinstance(error, OutputError) and error.errno in _DISK_ERRORS:
@@ -144,7 +162,7 @@ def analyse_and_store(
     }
     unsaved = UnsavedSession(result, artifacts, fields)
     try:
-        return unsaved.store_in(store), result
+        return unsaved.store_in(store, also), result
     except ValueError:  # the input itself is refused (a name too long): nothing to keep
         shutil.rmtree(artifacts, ignore_errors=True)
         raise

@@ -124,6 +124,7 @@ def test_ray_in_local_mode_gives_the_local_pools_result(crossing_clip: Path, tmp
         pd.read_csv(tmp_path / "ray" / DETECTIONS_CSV), pd.read_csv(tmp_path / "local" / DETECTIONS_CSV)
     )
     assert on_ray.summary["tracks"] == local.summary["tracks"] and on_ray.summary["segments"] == 2
+    assert (on_ray.summary["workers"], local.summary["workers"]) == ("Ray", "local processes")
     assert (tmp_path / "ray" / ANNOTATED_VIDEO).is_file()
 
 

@@ -169,3 +169,37 @@ def test_a_relative_folder_follows_the_data_folder(store: SessionStore, tmp_path
     stored = replace(store.get(_save(store, None)), artifacts_dir="sessions/b")  # as the workflow stores it
     assert stored.artifacts(tmp_path / "moved") == tmp_path / "moved" / "sessions" / "b"
     assert replace(stored, artifacts_dir="../../etc").artifacts(tmp_path / "moved") is None  # never outside
+
+
+def test_a_queued_or_running_job_keeps_its_old_upload_and_folder_and_old_finished_jobs_are_forgotten(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from fer.engine.pipeline import AnalysisSettings
+    from fer.sessions.jobs import JobQueue
+    from fer.sessions.migrations import jobs
+
+    queue = JobQueue(store.engine)
+    (tmp_path / "uploads").mkdir()
+    long_ago = time.time() - 30 * 86400
+    waiting, running = (_age(tmp_path / "uploads" / f"{name}.mp4", long_ago) for name in ("waiting", "running"))
+    folder = tmp_path / "sessions" / "running"
+    folder.mkdir(parents=True)
+    os.utime(folder, (long_ago, long_ago))
+    settings = AnalysisSettings().to_dict()
+    for upload in (running, waiting):
+        queue.enqueue(owner="local", name=upload.stem, upload=f"uploads/{upload.name}", settings=settings)
+    queue.claim("w", "sessions/running")
+    old = queue.enqueue(owner="local", name="old", upload="uploads/gone.mp4", settings=settings)
+    queue.request_cancel(old, "local")
+    recent = queue.enqueue(owner="local", name="recent", upload="uploads/gone.mp4", settings=settings)
+    queue.request_cancel(recent, "local")
+    with store.engine.begin() as connection:
+        finished = datetime.now(UTC) - timedelta(days=DAYS + 1)
+        connection.execute(sa.update(jobs).where(jobs.c.id == old).values(finished=finished))
+    assert purge_expired(store, tmp_path, DAYS) == 0
+    assert waiting.is_file() and running.is_file() and folder.is_dir()  # still needed, however old
+    assert queue.get(old) is None and queue.get(recent) is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,33 +21,9 @@ from fer.sessions.migrations import (
     audit_log,
     current_version,
     markers,
-    metadata,
     schema_version,
 )
 from fer.sessions.store import SessionStore
-
-POSTGRES_URL = os.environ.get("FER_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'sessions.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.skip("no PostgreSQL server: set FER_TEST_POSTGRES_URL (.ci/run starts one)")
-    engine = sa.create_engine(POSTGRES_URL)
-    with engine.begin() as connection:  # every test starts from an empty database
-        metadata.drop_all(connection)
-    engine.dispose()
-    yield POSTGRES_URL
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SessionStore]:
-    session_store = SessionStore(database_url)
-    yield session_store
-    session_store.engine.dispose()
 
 
 def _session_tables(seconds: int = 3) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
