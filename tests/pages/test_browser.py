@@ -1,10 +1,10 @@
 """The real thing in a real browser: Streamlit served on a free port, Debian's chromium driven by Playwright.
 
 Streams a fake camera (the clip as Y4M) on the Live page and finds the saved live session;
-cancels an analysis half-way (nothing may be stored), then uploads
-../shared/videos/smiling_woman.mp4 on "Analyse a video", waits for the analysis,
-checks that the annotated video plays and the charts render, then finds the
-session in Reports (light and dark theme). Screenshots go to screenshots/ (look at them).
+cancels an analysis half-way (nothing may be stored); closes the tab right after pressing Analyse and finds the
+analysis finished later; uploads ../shared/videos/smiling_woman.mp4 on "Analyse a video", follows the job to its
+report, checks that the annotated video plays and the charts render (light and dark theme).
+Screenshots go to screenshots/ (look at them).
 """
 
 from __future__ import annotations
@@ -43,27 +43,59 @@ def page(playwright, app_url: str) -> Iterator[object]:
     browser.close()
 
 
+def _queue(page, app_url: str, clip: Path) -> None:
+    """Upload ``clip`` on Analyse and press Analyse: it becomes a job in the list below."""
+    page.goto(f"{app_url}/analyse")
+    page.get_by_text("Recording").first.wait_for(timeout=60_000)
+    page.locator("input[type=file]").set_input_files(str(clip))
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("You can close this tab", exact=False).wait_for(timeout=60_000)
+
+
+def _open_report_when_done(page, name: str, timeout_ms: int = 300_000) -> None:
+    """Wait in the job list for the analysis ``name`` to finish, then follow its link to the report."""
+    job = page.locator("[data-testid='stVerticalBlockBorderWrapper']").filter(has_text=name).last
+    link = job.get_by_role("link", name="Done: open the report")
+    link.wait_for(timeout=timeout_ms)
+    link.click()
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+
+
 def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page) -> None:
     page.goto(f"{app_url}/analyse")  # a deep link as the server's very first request
     page.get_by_text("Recording").first.wait_for(timeout=60_000)
     sidebar = page.locator("[data-testid='stSidebarNav']")
     assert sidebar.get_by_text("Analyse a video").count() == 1  # app.py's menu, not the pages/ folder's
-    page.locator("input[type=file]").set_input_files(str(VIDEOS / "computer_lab.mp4"))
-    page.get_by_role("button", name="Analyse", exact=True).click()
-    page.get_by_text("video analysed").first.wait_for(timeout=120_000)
+    _queue(page, app_url, VIDEOS / "computer_lab.mp4")
+    page.get_by_text(" analysed, about ", exact=False).first.wait_for(timeout=120_000)  # the list follows it
     page.get_by_role("button", name="Cancel").click()
-    page.get_by_text("video analysed").first.wait_for(state="detached", timeout=60_000)
+    page.get_by_text("Cancelled; nothing was stored.").wait_for(timeout=60_000)
     page.goto(f"{app_url}/reports")
     page.get_by_text("No sessions yet").wait_for(timeout=60_000)
 
 
+def test_closing_the_tab_mid_analysis_lets_the_analysis_finish(playwright, app_url: str) -> None:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    tab = browser.new_page(viewport={"width": 1280, "height": 1600})
+    _queue(tab, app_url, VIDEOS / "video_call.mp4")
+    browser.close()  # the teacher goes away; the job does not
+    later = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    try:
+        page = later.new_page(viewport={"width": 1280, "height": 1600})
+        page.goto(app_url)  # Home: the sidebar lists the job on every page
+        _open_report_when_done(page, "video_call")
+        page.get_by_text("video_call").first.wait_for(timeout=60_000)
+    finally:
+        later.close()
+
+
 def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.goto(f"{app_url}/analyse")
-    page.get_by_text("Recording").first.wait_for(timeout=60_000)
-    page.locator("input[type=file]").set_input_files(str(VIDEOS / "smiling_woman.mp4"))
-    page.get_by_role("button", name="Analyse", exact=True).click()
-    page.get_by_text("is saved").wait_for(timeout=300_000)
+    _queue(page, app_url, VIDEOS / "smiling_woman.mp4")
+    page.get_by_text("smiling_woman").first.wait_for(timeout=60_000)  # in the list, with its progress
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SCREENSHOTS / "analyse.png"), full_page=True)
+    _open_report_when_done(page, "smiling_woman")
 
     video = page.locator("video").first
     video.scroll_into_view_if_needed()
@@ -75,18 +107,10 @@ def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page
     video.evaluate("v => { v.muted = true; return v.play(); }")
     page.wait_for_function("() => document.querySelector('video').currentTime > 0.5", timeout=30_000)
     charts = page.locator("[data-testid='stVegaLiteChart']")
-    charts.first.wait_for(timeout=60_000)
     assert charts.count() == 2  # the expressions over time, the faces present below
-    page.wait_for_timeout(1500)  # let the charts draw before the screenshot
-    page.screenshot(path=str(SCREENSHOTS / "analyse.png"), full_page=True)
-
-    page.goto(f"{app_url}/reports")
-    page.get_by_text("smiling_woman").first.wait_for(timeout=60_000)
-    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)
-    page.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
-    assert page.locator("[data-testid='stVegaLiteChart']").count() == 2
     assert page.get_by_text("of the face time", exact=False).count() >= 1
+    page.wait_for_timeout(1500)  # let the charts draw before the screenshot
+    page.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
 
     page.goto(f"{app_url}/reports?embed=true&embed_options=dark_theme")  # readable on a dark theme too
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
@@ -100,12 +124,9 @@ def test_faces_too_small_to_read_are_shown_as_present_and_never_given_an_express
     from tests.conftest import write_face_clip
 
     clip = write_face_clip(tmp_path / "back_row.mp4", frames=30, portrait_px=72)  # a face about 26 px across
-    page.goto(f"{app_url}/analyse")
-    page.get_by_text("Recording").first.wait_for(timeout=60_000)
-    page.locator("input[type=file]").set_input_files(str(clip))
-    page.get_by_role("button", name="Analyse", exact=True).click()
-    page.get_by_text("is saved").wait_for(timeout=300_000)
-    page.get_by_text("Faces were found, but none could be read", exact=False).wait_for(timeout=60_000)
+    _queue(page, app_url, clip)
+    _open_report_when_done(page, "back_row")
+    page.get_by_text("None of the faces could be read", exact=False).first.wait_for(timeout=60_000)
     assert page.get_by_text("Not read: too small.", exact=True).count() == 1
     assert page.get_by_text("px across", exact=False).count() >= 1  # the warning says why and what to do
     video = page.locator("video").first
