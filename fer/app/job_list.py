@@ -93,7 +93,14 @@ def _dismiss(job_id: int, owner: str) -> None:
     queue().dismiss(job_id, owner)
 
 
-_ICONS = {QUEUED: "⏳", RUNNING: "⚙️", DONE: "✅", FAILED: "⚠️", CANCELLED: "✖️"}
+# Material icons, drawn by Streamlit's own font (emoji need a font the server's viewers may lack)
+_ICONS = {
+    QUEUED: ":material/hourglass_empty:",
+    RUNNING: ":material/autorenew:",
+    DONE: ":material/check_circle:",
+    FAILED: ":material/error:",
+    CANCELLED: ":material/cancel:",
+}
 
 
 def progress_text(job: Job) -> str:
