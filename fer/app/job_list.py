@@ -57,7 +57,7 @@ def _draw(jobs: list[Job], viewer: Viewer, key: str) -> None:
     st.markdown("**Your analyses**")
     waiting = [job.id for job in jobs if job.state == QUEUED]
     for job in jobs:
-        with st.container(border=True):
+        with st.container(border=True, key=f"{key}-job-{job.id}"):  # the key: a class browser tests find
             st.markdown(f"{_ICONS[job.state]} **{plain(job.name)}**")
             if job.state == RUNNING:
                 st.progress(job.progress, text=progress_text(job))

@@ -54,7 +54,7 @@ def _queue(page, app_url: str, clip: Path) -> None:
 
 def _open_report_when_done(page, name: str, timeout_ms: int = 300_000) -> None:
     """Wait in the job list for the analysis ``name`` to finish, then follow its link to the report."""
-    job = page.locator("[data-testid='stVerticalBlock']").filter(has_text=name).last  # the innermost: its own box
+    job = page.locator("[class*='-job-']").filter(has_text=name).first  # the job's own box (keyed "…-job-<id>")
     link = job.get_by_role("link", name="Done: open the report")
     link.wait_for(timeout=timeout_ms)
     link.click()
