@@ -2,6 +2,7 @@
 
     git worktree add /tmp/before <rev>
     python bench/analyze_ab.py /tmp/before . [--videos ../shared/videos] [--rounds 3] [-- extra fer analyze args]
+    python bench/analyze_ab.py . . --after-args "--profile accurate"   # two settings in one checkout
 
 Each round runs every clip once per checkout, alternating, so the machine's noise hits
 both alike; prints each checkout's median wall time per clip (process start to exit,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -42,14 +44,16 @@ def main() -> None:
     parser.add_argument("after", type=Path)
     parser.add_argument("--videos", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "videos")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--after-args", default="", help="arguments for the 'after' runs only")
     parser.add_argument("extra", nargs="*", help="arguments for fer analyze (after --)")
     args = parser.parse_args()
+    side_args = {"before": args.extra, "after": [*args.extra, *shlex.split(args.after_args)]}
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     times: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.rounds):
         for clip in CLIPS:
             for name, tree in trees.items():
-                times.setdefault((clip, name), []).append(run_once(tree, args.videos / clip, args.extra))
+                times.setdefault((clip, name), []).append(run_once(tree, args.videos / clip, side_args[name]))
     for clip in CLIPS:
         before, after = (float(np.median(times[(clip, name)])) for name in trees)
         print(

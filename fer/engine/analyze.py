@@ -96,7 +96,7 @@ def analyze_video(
         video = stack.enter_context(VideoReader(path))
         info = video.info
         staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
-        classifier = classifier or EmotionClassifier()
+        classifier = classifier or EmotionClassifier(profile=settings.profile)
         analyzer = FrameAnalyzer(classifier, settings, detector)
         aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
         sound_warnings: list[str] = []

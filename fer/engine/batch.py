@@ -97,7 +97,7 @@ def analyze_many(
 ) -> list[BatchOutcome]:
     """Analyse each item in turn (each cut into ``segments`` parallel time segments when > 1, on local processes
     or the Ray cluster at ``ray_address``); ``on_progress(index, progress)`` follows the current one."""
-    classifier = classifier or EmotionClassifier()
+    classifier = classifier or EmotionClassifier(profile=settings.profile)
     outcomes = []
     for index, item in enumerate(items):
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from fer.engine.classifier import EmotionClassifier
+from fer.engine.classifier import PROFILES, EmotionClassifier
 from fer.engine.crops import DEFAULT_MARGIN, face_crops
 from fer.engine.detection import CenterFaceDetector, FaceDetector
 from fer.engine.detections import Detections
@@ -39,6 +39,7 @@ class AnalysisSettings:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     bin_s: float = 1.0  # timeline bin width
     blur: bool = False  # blur every detected face in the exported video
+    profile: str = "fast"  # the classifier's serving profile (fer.engine.classifier.PROFILES)
 
     def __post_init__(self) -> None:
         if self.every < 1 or self.detect_every < 1:
@@ -51,6 +52,8 @@ class AnalysisSettings:
             raise ValueError(f"detector size must be at least 32 px, got {self.detector_max_side}")
         if self.max_side is not None and self.max_side < 64:
             raise ValueError(f"max_side must be at least 64 px, got {self.max_side}")
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {self.profile!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,6 +90,8 @@ class FrameAnalyzer:
         readability: ReadabilityConfig | None = None,
     ) -> None:
         self.settings = settings or AnalysisSettings()
+        if getattr(classifier, "profile", self.settings.profile) != self.settings.profile:
+            raise ValueError(f"the classifier serves the {classifier.profile!r} profile, the settings ask for another")
         self.classifier = classifier
         self.classifier.warm_up()
         self.detector = detector or settings_detector(self.settings)

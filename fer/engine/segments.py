@@ -85,7 +85,7 @@ def _analyse(
     path: Path, segment: Segment, settings: AnalysisSettings, rows: Path, progress: object, threads: int
 ) -> _SegmentAnalysed:
     """Worker process: analyse one segment, spilling (index, time, scale, faces, detected boxes, quality) per frame."""
-    classifier = EmotionClassifier(threads=threads)
+    classifier = EmotionClassifier(threads=threads, profile=settings.profile)
     detector = settings_detector(settings, threads)
     analyzer = FrameAnalyzer(classifier, settings, detector)
     starts: _Boxes = {}

@@ -280,7 +280,8 @@ def run_job(job_id: int, worker: str, data_folder: Path, database_url: str, thre
     try:
         analyse_and_store(
             data_folder / job.upload, name=job.name, store=store, data_folder=data_folder, settings=settings,
-            classifier=EmotionClassifier(threads=threads), detector=settings_detector(settings, threads),
+            classifier=EmotionClassifier(threads=threads, profile=settings.profile),
+            detector=settings_detector(settings, threads),
             source_name=job.source_name, source_sha256=job.source_sha256, on_progress=report, owner=job.owner,
             artifacts=data_folder / job.artifacts_dir, ray_address=ray_address(),
             also=mark_done,

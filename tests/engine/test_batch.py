@@ -80,3 +80,12 @@ def test_a_batch_on_a_local_ray(face_clip: Path, tmp_path: Path) -> None:
     for stem in ("face", "period2"):
         summary = json.loads((out / stem / SUMMARY_JSON).read_text())
         assert summary["tracks"] == 1 and summary["segments"] == 1  # a 2 s clip is one segment, run on Ray
+
+
+def test_the_accurate_profile_is_chosen_on_the_command_line_and_recorded(face_clip: Path, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "accurate"
+    assert main(["analyze", str(face_clip), "--out", str(out), "--no-video", "--profile", "accurate"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["profile"] == "accurate"

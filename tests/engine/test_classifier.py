@@ -47,10 +47,11 @@ def test_empty_batch(classifier: EmotionClassifier) -> None:
     assert classifier.predict([]).shape == (0, 7)
 
 
-def test_flip_average_is_the_mean_of_both_views(classifier: EmotionClassifier) -> None:
-    flipping = EmotionClassifier(flip_average=True)
+def test_flip_average_is_the_mean_of_both_views() -> None:
+    plain = EmotionClassifier(temperature=1.0)  # before calibration, which each profile fits on its own
+    flipping = EmotionClassifier(flip_average=True, temperature=1.0)
     crop = np.random.default_rng(2).integers(0, 256, size=(48, 48), dtype=np.uint8)
-    expected = (classifier.predict([crop]) + classifier.predict([crop[:, ::-1]])) / 2
+    expected = (plain.predict([crop]) + plain.predict([crop[:, ::-1]])) / 2
     np.testing.assert_allclose(flipping.predict([crop]), expected, atol=1e-5)
     np.testing.assert_allclose(flipping.predict([crop]), flipping.predict([crop[:, ::-1]]), atol=1e-5)
 
@@ -69,3 +70,28 @@ def test_a_keras_file_is_refused_with_where_to_load_it() -> None:
     """The engine serves ONNX only; Keras files go through the training layer's translation."""
     with pytest.raises(ValueError, match="load_classifier"):
         EmotionClassifier(KERAS_MODEL_PATH)
+
+
+def test_the_two_serving_profiles_are_one_api_each_with_its_own_calibration(classifier: EmotionClassifier) -> None:
+    import json
+
+    from fer.paths import CALIBRATION_PATH
+
+    fitted = json.loads(CALIBRATION_PATH.read_text())
+    accurate = EmotionClassifier(profile="accurate")
+    assert (classifier.profile, accurate.profile, accurate.flip_average) == ("fast", "accurate", True)
+    assert classifier.temperature == fitted["temperature"]
+    assert accurate.temperature == fitted["flip_average"]["temperature"]
+    faces = np.random.default_rng(3).integers(0, 256, size=(5, 48, 48), dtype=np.uint8)
+    np.testing.assert_allclose(accurate.predict(faces).sum(axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="profile must be one of"):
+        EmotionClassifier(profile="fastest")
+
+
+def test_an_analysis_refuses_a_classifier_of_another_profile(classifier: EmotionClassifier) -> None:
+    from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
+
+    with pytest.raises(ValueError, match="the settings ask for another"):
+        FrameAnalyzer(classifier, AnalysisSettings(profile="accurate"))
+    with pytest.raises(ValueError, match="profile must be one of"):
+        AnalysisSettings(profile="best")

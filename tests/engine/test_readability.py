@@ -143,9 +143,10 @@ def test_calibration_keeps_the_ranking_and_changes_the_confidence() -> None:
 def test_a_temperature_is_used_only_with_the_model_it_was_fitted_to(tmp_path) -> None:
     path = tmp_path / "calibration.json"
     path.write_text('{"model_sha256": "abc", "temperature": 1.7}')
-    assert fitted_temperature("abc", path) == 1.7
-    assert fitted_temperature("another model", path) == 1.0
-    assert fitted_temperature("abc", tmp_path / "missing.json") == 1.0
+    assert fitted_temperature("abc", path=path) == 1.7
+    assert fitted_temperature("abc", flip_average=True, path=path) == 1.0  # none fitted to flip averaging here
+    assert fitted_temperature("another model", path=path) == 1.0
+    assert fitted_temperature("abc", path=tmp_path / "missing.json") == 1.0
 
 
 def test_the_shipped_classifier_serves_calibrated_probabilities(classifier) -> None:
