@@ -53,10 +53,16 @@ def _finished_list(viewer: Viewer, key: str) -> None:
     _draw(queue().listed(viewer.owner), viewer, key)
 
 
+def in_reading_order(jobs: list[Job]) -> list[Job]:
+    """Running first, then the queue in its order, then the finished ones, newest first."""
+    rank = {RUNNING: 0, QUEUED: 1}
+    return sorted(jobs, key=lambda job: (rank.get(job.state, 2), job.id if job.active else -job.id))
+
+
 def _draw(jobs: list[Job], viewer: Viewer, key: str) -> None:
     st.markdown("**Your analyses**")
     waiting = [job.id for job in jobs if job.state == QUEUED]
-    for job in jobs:
+    for job in in_reading_order(jobs):
         with st.container(border=True, key=f"{key}-job-{job.id}"):  # the key: a class browser tests find
             st.markdown(f"{_ICONS[job.state]} **{plain(job.name)}**")
             if job.state == RUNNING:

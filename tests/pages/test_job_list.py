@@ -97,3 +97,14 @@ def test_progress_reads_as_lesson_time(queue: JobQueue, stage: str, progress: Pr
     queue.claim("w", "sessions/a")
     queue.report(job_id, "w", stage, progress)
     assert job_list.progress_text(queue.get(job_id)) == says
+
+
+def test_running_jobs_come_first_then_the_queue_in_order_then_the_finished_newest_first(queue: JobQueue) -> None:
+    names = ["done early", "running", "done late", "queued first", "queued second"]
+    ids = dict(zip(names, (_job(queue, name) for name in names), strict=True))
+    for name in ("done early", "running", "done late"):
+        queue.claim(name, f"sessions/{name}")  # claims the oldest queued one: each name's own job, in this order
+    for name in ("done early", "done late"):
+        queue.fail(ids[name], "for the test")
+    order = [job.name for job in job_list.in_reading_order(queue.listed("local"))]
+    assert order == ["running", "queued first", "queued second", "done late", "done early"]
