@@ -276,10 +276,15 @@ def run_job(job_id: int, worker: str, data_folder: Path, database_url: str, thre
     def mark_done(connection: sa.Connection, session_id: int) -> None:
         queue.mark_done(connection, job_id, worker, session_id)
 
+    video = data_folder / job.upload
+    if not video.is_file():  # e.g. a server whose disk does not persist was restarted meanwhile
+        gone = "The uploaded file is no longer on the server (its disk was reset); upload it again."
+        queue.fail(job_id, gone, worker)
+        return
     queue.report(job_id, worker, "Loading the models")
     try:
         analyse_and_store(
-            data_folder / job.upload, name=job.name, store=store, data_folder=data_folder, settings=settings,
+            video, name=job.name, store=store, data_folder=data_folder, settings=settings,
             classifier=EmotionClassifier(threads=threads, profile=settings.profile),
             detector=settings_detector(settings, threads),
             source_name=job.source_name, source_sha256=job.source_sha256, on_progress=report, owner=job.owner,
@@ -290,7 +295,8 @@ def run_job(job_id: int, worker: str, data_folder: Path, database_url: str, thre
         queue.mark_cancelled(job_id)  # if it was cancelled; if it was taken back, the worker that took it runs it
         drop_unused_upload(job, queue, store, data_folder)
     except VideoError as error:
-        reason = str(error).replace(Path(job.upload).name, job.source_name or "the file")
+        shown = job.source_name or "the file"  # the teacher's name for it: never our path or hashed copy's name
+        reason = str(error).replace(str(video), shown).replace(video.name, shown)
         queue.fail(job_id, f"This file could not be analysed: {reason}. Check that it plays in a video player.", worker)
         drop_unused_upload(job, queue, store, data_folder)
     except OutputError as error:

@@ -178,6 +178,14 @@ def test_with_a_ray_address_the_apps_jobs_run_on_ray(folder: Folder, long_clip: 
     assert len(folder.store.face_rows(job.session_id)) >= 290  # the sliding portrait, found in (nearly) every frame
 
 
+def test_an_upload_gone_from_the_disk_fails_its_job_with_what_to_do(folder: Folder, face_clip: Path) -> None:
+    job_id = folder.enqueue(face_clip, "Maths")
+    for upload in (folder.path / "uploads").iterdir():
+        upload.unlink()  # a server whose disk does not persist, restarted
+    job = _run_in_this_process(folder, job_id)
+    assert job.state == FAILED and job.error.endswith("upload it again.") and str(folder.path) not in job.error
+
+
 def _run_in_this_process(folder: Folder, job_id: int) -> Job:
     """Claim the job and run its process's work here, where monkeypatches reach."""
     from fer.sessions.workflow import new_artifacts_dir
