@@ -137,7 +137,8 @@ class _Worker:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.token = uuid.uuid4().hex
-        self.queue = JobQueue(SessionStore(config.database_url).engine)
+        self.store = SessionStore(config.database_url)
+        self.queue = JobQueue(self.store.engine)
         self.running: dict[int, multiprocessing.process.BaseProcess] = {}
         self.ended: dict[int, int | None] = {}  # job id: exit code, of processes whose job is not settled yet
         self.stopping = False
@@ -228,7 +229,7 @@ class _Worker:
         if job.artifacts_dir:
             shutil.rmtree(folder / job.artifacts_dir, ignore_errors=True)
         if drop_upload:
-            drop_unused_upload(job, self.queue, SessionStore(self.config.database_url), folder)
+            drop_unused_upload(job, self.queue, self.store, folder)
 
     def _shut_down(self) -> None:
         """Stopped (the server shuts down): running jobs go back to the queue for the next worker."""
