@@ -41,9 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
         "--recipe",
-        choices=("v1", "v2"),
+        choices=("v1", "v2", "distill"),
         default="v1",
-        help="v1: the shipped model's recipe; v2: adds real-footage degradations and mixup, 60 epochs",
+        help="v1: the shipped model's recipe; v2: adds real-footage degradations and mixup, 60 epochs; "
+        "distill: a 30-epoch warm restart (--init) learning from --teacher",
+    )
+    train.add_argument(
+        "--teacher", type=Path, nargs="+", help="with --recipe distill: the models (.onnx or .keras) to learn from"
     )
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled folder")
@@ -179,13 +183,14 @@ def _data_report(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from fer.training.train import RECIPES, InitError, train
+    from fer.training.train import RECIPES, train
 
-    given = {"epochs": args.epochs, "peak_learning_rate": args.learning_rate, "seed": args.seed}
+    teacher = tuple(str(member) for member in args.teacher) if args.teacher else None
+    given = {"epochs": args.epochs, "peak_learning_rate": args.learning_rate, "seed": args.seed, "teacher": teacher}
     config = replace(RECIPES[args.recipe], **{name: value for name, value in given.items() if value is not None})
     try:
         model_path = train(args.data, args.out, config, resume=args.resume, init=args.init)
-    except InitError as error:
+    except ValueError as error:  # InitError, or a recipe without what it needs
         raise DataError(str(error)) from error
     print(f"best model: {model_path}")
     return 0

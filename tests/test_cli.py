@@ -54,6 +54,12 @@ def test_evaluate_on_a_folder_without_classes_exits_2(tmp_path: Path) -> None:
     assert "no class folders" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_distilling_without_a_teacher_exits_2_with_what_to_add(tmp_path: Path) -> None:
+    result = run_fer("train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--recipe", "distill")
+    assert result.returncode == 2
+    assert "--teacher" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_data_report_finds_duplicates_and_blank_images(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     for split in ("train", "test"):

@@ -30,6 +30,7 @@ from fer.labels import CLASSES, NUM_CLASSES
 from fer.training.augment import AugmentConfig, augment_batch
 from fer.training.backend import keras
 from fer.training.data import DataError, FaceDataset, class_weights, load_csv_splits, load_dataset
+from fer.training.distill import blended_targets, teacher_probabilities
 from fer.training.model import ModelConfig, build_model
 from fer.training.plots import plot_training_curves
 
@@ -50,6 +51,8 @@ class TrainConfig:
     class_weight_power: float = 0.5  # 0 = no reweighting, 1 = inverse frequency
     mixup_alpha: float = 0.0  # 0 = off; else each mixed batch blends pairs with lambda ~ Beta(alpha, alpha)
     mixup_probability: float = 0.0  # share of batches mixed
+    teacher: tuple[str, ...] = ()  # models whose probabilities the targets blend in (fer.training.distill)
+    teacher_weight: float = 0.0  # share of each target taken from the teacher; 0 = labels only
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -62,9 +65,11 @@ class AugmentedBatches:
     so a resumed run sees the same data order it would have seen anyway.
     """
 
-    def __init__(self, data: FaceDataset, config: TrainConfig) -> None:
+    def __init__(self, data: FaceDataset, config: TrainConfig, teacher: np.ndarray | None = None) -> None:
+        """``teacher``: (N, 7) probabilities per training face, blended into the targets by ``teacher_weight``."""
         self.data = data
         self.config = config
+        self.teacher = teacher
         self.sample_weights = class_weights(data.labels, config.class_weight_power)[data.labels].astype(np.float32)
 
     def __len__(self) -> int:
@@ -77,6 +82,8 @@ class AugmentedBatches:
             rows = order[start : start + self.config.batch_size]
             images = standardize(augment_batch(self.data.images[rows], rng, self.config.augment))
             targets = keras.utils.to_categorical(self.data.labels[rows], NUM_CLASSES)
+            if self.teacher is not None:
+                targets = blended_targets(targets, self.teacher[rows], self.config.teacher_weight)
             weights = self.sample_weights[rows]
             if self.config.mixup_alpha > 0 and rng.random() < self.config.mixup_probability:
                 images, targets, weights = mixup(images, targets, weights, rng, self.config.mixup_alpha)
@@ -106,6 +113,18 @@ RECIPES = {
         mixup_alpha=0.4,
         mixup_probability=0.5,
         augment=AugmentConfig(footage_probability=0.5),
+    ),
+    # distill: a warm restart (--init) that learns from a teacher (--teacher) as much as from the labels; the
+    # teacher's soft targets replace label smoothing
+    "distill": TrainConfig(
+        epochs=30,
+        peak_learning_rate=0.01,
+        warmup_epochs=1,
+        label_smoothing=0.0,
+        teacher_weight=0.7,
+        mixup_alpha=0.4,
+        mixup_probability=0.5,
+        augment=AugmentConfig(footage_probability=0.3),
     ),
 }
 
@@ -237,10 +256,16 @@ def train(
     """
     if config.epochs < 1:
         raise ValueError("--epochs must be at least 1")
+    if config.teacher_weight > 0 and not config.teacher:
+        raise ValueError("this recipe learns from a teacher: name its models with --teacher")
     train_data, val_data = load_train_and_validation(data)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    batches = AugmentedBatches(train_data, config)
+    teacher = None
+    if config.teacher_weight > 0:
+        teacher = teacher_probabilities([Path(member) for member in config.teacher], train_data.images)
+        print(f"teacher: {np.mean(teacher.argmax(axis=1) == train_data.labels):.1%} of training faces", file=sys.stderr)
+    batches = AugmentedBatches(train_data, config, teacher)
     checkpoint = out / "last.keras"
     if resume and checkpoint.is_file():
         model = keras.models.load_model(checkpoint)
@@ -312,6 +337,7 @@ def _write_run_record(
     record = {
         "train": asdict(config),
         "initialised_from": initialised_from,
+        "teacher": [{"path": member, "sha256": file_sha256(Path(member))} for member in config.teacher],
         "classes": list(CLASSES),
         "data": {
             "train_counts": train_data.class_counts(),

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fer.hashing import file_sha256
 from fer.training.augment import AugmentConfig, augment_batch
 from fer.training.backend import keras
 from fer.training.data import class_weights
@@ -185,3 +186,38 @@ def test_recipe_v2_trains_with_mixup_and_footage(tmp_path: Path) -> None:
     train(tmp_path / "data", tmp_path / "run", config, verbose=False)
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
     assert recorded["mixup_alpha"] == 0.4 and recorded["augment"]["footage_probability"] == 0.5
+
+
+def test_distillation_blends_the_teachers_answer_for_each_face_into_its_target(tmp_path: Path) -> None:
+    from fer.training.data import load_dataset
+    from fer.training.train import AugmentedBatches
+
+    make_split(tmp_path / "train", 8, 0)
+    data = load_dataset(tmp_path / "train")
+    rng = np.random.default_rng(3)
+    teacher = rng.dirichlet(np.ones(7), size=len(data)).astype(np.float32)  # a different answer for every face
+    config = replace(TINY, teacher=("teacher.onnx",), teacher_weight=0.7)
+    expected = 0.3 * keras.utils.to_categorical(data.labels, 7) + 0.7 * teacher
+    seen = []
+    for _, targets, _ in AugmentedBatches(data, config, teacher).epoch(0):
+        for row in targets:
+            matches = np.flatnonzero(np.abs(expected - row).max(axis=1) < 1e-6)
+            assert len(matches) == 1  # each target is exactly one face's blend of label and teacher
+            seen.append(int(matches[0]))
+    assert sorted(seen) == list(range(len(data)))
+
+
+def test_recipe_distill_learns_from_a_teacher_and_records_which(tmp_path: Path) -> None:
+    from fer.training.train import RECIPES
+
+    make_split(tmp_path / "data" / "train", 8, 0)
+    make_split(tmp_path / "data" / "test", 3, 1)
+    teacher = train(tmp_path / "data", tmp_path / "teacher", TINY, verbose=False)
+    config = replace(RECIPES["distill"], epochs=1, batch_size=8, warmup_epochs=0, model=TINY.model)
+    with pytest.raises(ValueError, match="--teacher"):
+        train(tmp_path / "data", tmp_path / "student", config, verbose=False)
+    student = replace(config, teacher=(str(teacher),))
+    train(tmp_path / "data", tmp_path / "student", student, init=teacher, verbose=False)
+    record = json.loads((tmp_path / "student" / "config.json").read_text())
+    assert record["train"]["teacher_weight"] == 0.7 and record["train"]["label_smoothing"] == 0.0
+    assert record["teacher"] == [{"path": str(teacher), "sha256": file_sha256(teacher)}]
