@@ -1,11 +1,11 @@
-"""Fit the temperature of the "accurate" profile (flip averaging) the way bench/readability.py fits the plain one.
+"""Fit the temperature of the "accurate" profile (an ensemble, flip-averaged) as bench/readability.py fits the fast one.
 
     .venv/bin/python bench/calibrate_accurate.py [--data ../shared/fer2013] [--write]
 
-Flip-averaged probabilities are flatter than a single pass's, so the plain temperature would understate how sure
-the accurate profile is. Fitted by negative log-likelihood on the even-indexed PublicTest faces, expected
+Averaged probabilities are flatter than a single pass's, so the fast profile's temperature would understate how
+sure the accurate profile is. Fitted by negative log-likelihood on the even-indexed PublicTest faces, expected
 calibration error (15 bins) before and after on the odd-indexed ones; ``--write`` adds it to
-models/calibration.json as ``flip_average`` (used only with the model whose SHA-256 the file names).
+models/calibration.json as ``accurate`` (used only with the networks whose SHA-256 it names).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def main() -> None:
     ece_after, _ = reliability(calibrated(probabilities[held_out], temperature), test.labels[held_out])
     report = classification_report(test.labels, probabilities.argmax(axis=1))
     fitted = {
+        "models": list(raw.model_names),
+        "model_sha256": raw.sha256,
         "temperature": round(temperature, 4),
         "ece_before": round(ece_before, 4),
         "ece_after": round(ece_after, 4),
@@ -49,7 +51,7 @@ def main() -> None:
     print(json.dumps(fitted, indent=1))
     if args.write:
         calibration = json.loads(CALIBRATION_PATH.read_text())
-        calibration["flip_average"] = fitted
+        calibration["accurate"] = fitted
         CALIBRATION_PATH.write_text(json.dumps(calibration, indent=1) + "\n")
 
 

@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--usage", help="with a CSV: score only rows of this Usage (e.g. PublicTest)")
     evaluate.add_argument("--flip", action="store_true", help="average with the mirrored face (2x the cost)")
+    evaluate.add_argument(
+        "--profile",
+        choices=("fast", "accurate"),
+        help="the app's serving profile (accurate: its ensemble, flip-averaged); with --model, its flip averaging",
+    )
 
     robust = commands.add_parser("robustness", help="accuracy under blur, low resolution, JPEG and darkness")
     robust.add_argument("--data", required=True, type=Path, help="folder of class subfolders, e.g. fer2013/test")
@@ -69,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model", type=Path, action="append", help="a .onnx or .keras file; repeat to compare (default: shipped)"
     )
     robust.add_argument("--flip", action="store_true", help="average with the mirrored face")
+    robust.add_argument("--profile", choices=("fast", "accurate"), help="the app's serving profile, as for evaluate")
 
     export = commands.add_parser("export", help="write the int8 ONNX model the app runs, from a trained .keras")
     export.add_argument("--model", type=Path, help="the .keras model (default: models/fer_vgg.keras)")
@@ -206,8 +212,9 @@ def _robustness(args: argparse.Namespace) -> int:
         raise DataError(f"no readable images found in {args.data}")
     results = {}
     for path in args.model or [None]:
-        classifier = load_classifier(path, flip_average=args.flip)
-        results[path.name if path else "shipped"] = robustness(classifier.predict, dataset.images, dataset.labels)
+        classifier = load_classifier(path, flip_average=args.flip, profile=args.profile)
+        name = path.name if path else f"shipped {classifier.profile}"
+        results[name] = robustness(classifier.predict, dataset.images, dataset.labels)
     print(markdown_table(results))
     return 0
 
@@ -215,7 +222,9 @@ def _robustness(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from fer.training.evaluate import evaluate_folder
 
-    result = evaluate_folder(args.data, args.model, flip=args.flip, out=args.out, usage=args.usage)
+    result = evaluate_folder(
+        args.data, args.model, flip=args.flip, out=args.out, usage=args.usage, profile=args.profile
+    )
     if args.json:
         print(json.dumps(result.to_json()))
     else:

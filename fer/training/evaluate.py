@@ -17,12 +17,14 @@ def evaluate_folder(
     flip: bool = False,
     out: Path | None = None,
     usage: str | None = None,
+    profile: str | None = None,
 ) -> ClassificationReport:
-    """Score a model on a class-folder tree (any subset of classes) or a FER2013 CSV."""
+    """Score a model (or a serving ``profile``, see ``EmotionClassifier``) on a class-folder tree (any subset of
+    classes) or a FER2013 CSV."""
     dataset = load_dataset(data, usage)
     if len(dataset) == 0:
         raise DataError(f"no readable images found in {data}" + (f" with Usage {usage}" if usage else ""))
-    classifier = load_classifier(model_path, flip_average=flip)
+    classifier = load_classifier(model_path, flip_average=flip, profile=profile)
     probabilities = classifier.predict(dataset.images)
     report = classification_report(dataset.labels, probabilities.argmax(axis=1))
     if out is not None:

@@ -81,7 +81,7 @@ def test_the_two_serving_profiles_are_one_api_each_with_its_own_calibration(clas
     accurate = EmotionClassifier(profile="accurate")
     assert (classifier.profile, accurate.profile, accurate.flip_average) == ("fast", "accurate", True)
     assert classifier.temperature == fitted["temperature"]
-    assert accurate.temperature == fitted["flip_average"]["temperature"]
+    assert accurate.temperature == fitted["accurate"]["temperature"]
     faces = np.random.default_rng(3).integers(0, 256, size=(5, 48, 48), dtype=np.uint8)
     np.testing.assert_allclose(accurate.predict(faces).sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(ValueError, match="profile must be one of"):
@@ -95,3 +95,25 @@ def test_an_analysis_refuses_a_classifier_of_another_profile(classifier: Emotion
         FrameAnalyzer(classifier, AnalysisSettings(profile="accurate"))
     with pytest.raises(ValueError, match="profile must be one of"):
         AnalysisSettings(profile="best")
+
+
+def test_an_ensemble_averages_its_networks_each_over_the_face_and_its_mirror(monkeypatch, tmp_path) -> None:
+    import shutil
+
+    from fer.engine import classifier as module
+
+    twin = tmp_path / "twin.int8.onnx"
+    shutil.copy(DEFAULT_MODEL_PATH, twin)
+    faces = np.random.default_rng(5).integers(0, 256, size=(6, 48, 48), dtype=np.uint8)
+    single = EmotionClassifier(flip_average=True, temperature=1.0).predict(faces)
+    other = EmotionClassifier(twin, flip_average=True, temperature=1.0)
+    monkeypatch.setitem(module.PROFILES, "accurate", module.Profile((DEFAULT_MODEL_PATH, twin), flip_average=True))
+    ensemble = EmotionClassifier(profile="accurate", temperature=1.0)
+    np.testing.assert_allclose(ensemble.predict(faces), (single + other.predict(faces)) / 2, atol=1e-6)
+    assert ensemble.model_names == (DEFAULT_MODEL_PATH.name, twin.name)
+    assert ensemble.version.startswith("fer_vgg.int8+twin.int8-")
+    assert ensemble.sha256 == module.ensemble_sha256([other.sha256, other.sha256])  # the same bytes twice
+    assert ensemble.sha256 != other.sha256  # so the single network's temperature is not taken for the ensemble
+    # a given file replaces the profile's networks; the profile still sets the flip averaging
+    alone = EmotionClassifier(twin, profile="accurate", temperature=1.0)
+    assert alone.model_names == (twin.name,) and alone.flip_average

@@ -146,6 +146,11 @@ def test_a_temperature_is_used_only_with_the_model_it_was_fitted_to(tmp_path) ->
     assert fitted_temperature("abc", path=path) == 1.7
     assert fitted_temperature("abc", flip_average=True, path=path) == 1.0  # none fitted to flip averaging here
     assert fitted_temperature("another model", path=path) == 1.0
+    accurate = {"model_sha256": "ens", "temperature": 0.8}
+    path.write_text(json.dumps({"model_sha256": "abc", "temperature": 1.7, "accurate": accurate}))
+    assert fitted_temperature("ens", flip_average=True, path=path) == 0.8
+    assert fitted_temperature("abc", flip_average=True, path=path) == 1.0  # fitted to another ensemble
+    assert fitted_temperature("ens", path=path) == 1.0
     assert fitted_temperature("abc", path=tmp_path / "missing.json") == 1.0
 
 

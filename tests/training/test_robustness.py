@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fer.paths import DEFAULT_MODEL_PATH
 from fer.training.robustness import CONDITIONS, degraded, markdown_table, robustness
 from tests.conftest import portrait
 from tests.test_cli import run_fer
@@ -47,5 +48,8 @@ def test_a_perfect_and_a_useless_model_side_by_side() -> None:
 def test_the_robustness_command_prints_the_table(image_tree: Path) -> None:
     result = run_fer("robustness", "--data", str(image_tree))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0].startswith("| condition | shipped accuracy |")
+    assert result.stdout.splitlines()[0].startswith("| condition | shipped fast accuracy |")
     assert len(result.stdout.splitlines()) == 2 + len(CONDITIONS)
+    both = run_fer("robustness", "--data", str(image_tree), "--profile", "accurate", "--model", str(DEFAULT_MODEL_PATH))
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.splitlines()[0].startswith(f"| condition | {DEFAULT_MODEL_PATH.name} accuracy |")
