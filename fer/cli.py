@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=("v1", "v2", "distill"),
         default="v1",
         help="v1: the shipped model's recipe; v2: adds real-footage degradations and mixup, 60 epochs; "
-        "distill: a 30-epoch warm restart (--init) learning from --teacher",
+        "distill: a 20-epoch warm restart (--init) learning from --teacher, with v2's degradations and mixup",
     )
     train.add_argument(
         "--teacher", type=Path, nargs="+", help="with --recipe distill: the models (.onnx or .keras) to learn from"

@@ -117,14 +117,14 @@ RECIPES = {
     # distill: a warm restart (--init) that learns from a teacher (--teacher) as much as from the labels; the
     # teacher's soft targets replace label smoothing
     "distill": TrainConfig(
-        epochs=30,
+        epochs=20,
         peak_learning_rate=0.01,
         warmup_epochs=1,
         label_smoothing=0.0,
         teacher_weight=0.7,
         mixup_alpha=0.4,
         mixup_probability=0.5,
-        augment=AugmentConfig(footage_probability=0.3),
+        augment=AugmentConfig(footage_probability=0.5),
     ),
 }
 
