@@ -5,7 +5,7 @@ import pytest
 
 from fer.engine.classifier import EmotionClassifier
 from fer.labels import CLASSES
-from fer.paths import DEFAULT_MODEL_PATH, KERAS_MODEL_PATH
+from fer.paths import ACCURATE_MODEL_PATHS, DEFAULT_MODEL_PATH, KERAS_MODEL_PATH
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def classifier() -> EmotionClassifier:
 
 
 def test_shipped_model_exists_and_is_small() -> None:
-    for path in (KERAS_MODEL_PATH, DEFAULT_MODEL_PATH):
+    for path in (KERAS_MODEL_PATH, DEFAULT_MODEL_PATH, *ACCURATE_MODEL_PATHS):
         assert path.is_file()
         assert path.stat().st_size <= 10 * 1024 * 1024
 
