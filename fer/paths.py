@@ -12,7 +12,8 @@ FOOTAGE_MODEL_PATH = MODELS_DIR / "fer_vgg_footage.int8.onnx"
 FOOTAGE_KERAS_PATH = MODELS_DIR / "fer_vgg_footage.keras"
 # The accurate profile's ensemble (each network flip-averaged, then averaged together).
 ACCURATE_MODEL_PATHS = (DEFAULT_MODEL_PATH, FOOTAGE_MODEL_PATH)
-METRICS_PATH = MODELS_DIR / "metrics.json"
+METRICS_PATH = MODELS_DIR / "metrics.json"  # the fast profile's, `fer evaluate --out models`
+ACCURATE_METRICS_PATH = MODELS_DIR / "metrics_accurate.json"  # `fer evaluate --profile accurate`
 # Temperature scaling of the shipped model's probabilities, and the readability thresholds with the training
 # data's reference signals; both written by bench/readability.py.
 CALIBRATION_PATH = MODELS_DIR / "calibration.json"

@@ -4,7 +4,7 @@ import streamlit as st
 
 from fer.app import access, resources, session_view
 from fer.app.clock import clock
-from fer.app.model_card import shipped_model_summary
+from fer.app.model_card import PROFILE_METRICS, shipped_model_summary
 from fer.labels import CLASSES
 from fer.sessions.retention import retention_days
 
@@ -81,12 +81,13 @@ st.markdown(
 )
 
 st.subheader("The model")
-summary = shipped_model_summary()
-if summary is None:
-    st.info("The shipped model's metrics were not found (models/metrics.json).")
-else:
+for profile, (use, path) in PROFILE_METRICS.items():
+    summary = shipped_model_summary(path)
+    if summary is None:
+        st.info(f"The {profile} profile's metrics were not found (models/{path.name}).")
+        continue
     left, middle, right = st.columns(3)
-    left.metric("Test accuracy (FER2013 PublicTest)", f"{summary.accuracy:.1%}")
-    middle.metric("Macro-F1", f"{summary.macro_f1:.3f}")
-    right.metric("Test images", f"{summary.n:,}")
-    st.caption("Details, limits and how it was measured: models/MODEL_CARD.md.")
+    left.metric(f"{use}: test accuracy (FER2013 PublicTest)", f"{summary.accuracy:.1%}")
+    middle.metric(f"{use}: macro-F1", f"{summary.macro_f1:.3f}")
+    right.metric(f"{use}: test images", f"{summary.n:,}")
+st.caption("Details, limits and how it was measured: models/MODEL_CARD.md.")

@@ -1,7 +1,7 @@
-"""Headline numbers of the shipped model, read from ``models/metrics.json``.
+"""Headline numbers of the shipped serving profiles, read from ``models/metrics*.json``.
 
-That file is written by ``python -m fer evaluate --out models`` on the test
-split, so the app shows measured numbers rather than numbers typed by hand.
+Those files are written by ``python -m fer evaluate [--profile accurate]`` on the
+test split, so the app shows measured numbers rather than numbers typed by hand.
 """
 
 from __future__ import annotations
@@ -10,7 +10,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer.paths import METRICS_PATH
+from fer.paths import ACCURATE_METRICS_PATH, METRICS_PATH
+
+# Each serving profile: what it is used for, and its measured metrics.
+PROFILE_METRICS = {
+    "fast": ("Live video (fast profile)", METRICS_PATH),
+    "accurate": ("Recordings (accurate profile)", ACCURATE_METRICS_PATH),
+}
 
 
 @dataclass(frozen=True)
