@@ -86,8 +86,9 @@ for profile, (use, path) in PROFILE_METRICS.items():
     if summary is None:
         st.info(f"The {profile} profile's metrics were not found (models/{path.name}).")
         continue
+    st.markdown(f"**{use}**")
     left, middle, right = st.columns(3)
-    left.metric(f"{use}: test accuracy (FER2013 PublicTest)", f"{summary.accuracy:.1%}")
-    middle.metric(f"{use}: macro-F1", f"{summary.macro_f1:.3f}")
-    right.metric(f"{use}: test images", f"{summary.n:,}")
+    left.metric("Test accuracy", f"{summary.accuracy:.1%}")
+    middle.metric("Macro-F1", f"{summary.macro_f1:.3f}")
+    right.metric("Test faces (FER2013 PublicTest)", f"{summary.n:,}")
 st.caption("Details, limits and how it was measured: models/MODEL_CARD.md.")
