@@ -189,14 +189,14 @@ def _data_report(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from fer.training.train import RECIPES, train
+    from fer.training.train import RECIPES, InitError, TeacherMissingError, train
 
     teacher = tuple(str(member) for member in args.teacher) if args.teacher else None
     given = {"epochs": args.epochs, "peak_learning_rate": args.learning_rate, "seed": args.seed, "teacher": teacher}
     config = replace(RECIPES[args.recipe], **{name: value for name, value in given.items() if value is not None})
     try:
         model_path = train(args.data, args.out, config, resume=args.resume, init=args.init)
-    except ValueError as error:  # InitError, or a recipe without what it needs
+    except (InitError, TeacherMissingError) as error:
         raise DataError(str(error)) from error
     print(f"best model: {model_path}")
     return 0

@@ -242,6 +242,10 @@ class InitError(ValueError):
     """The ``--init`` model cannot seed this run's network."""
 
 
+class TeacherMissingError(ValueError):
+    """The recipe learns from a teacher, and none was named."""
+
+
 def train(
     data: Path,
     out: Path,
@@ -257,7 +261,7 @@ def train(
     if config.epochs < 1:
         raise ValueError("--epochs must be at least 1")
     if config.teacher_weight > 0 and not config.teacher:
-        raise ValueError("this recipe learns from a teacher: name its models with --teacher")
+        raise TeacherMissingError("this recipe learns from a teacher: name its models with --teacher")
     train_data, val_data = load_train_and_validation(data)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
