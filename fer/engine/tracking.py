@@ -95,6 +95,18 @@ class FaceTracker:
         result.track_id = np.asarray([track_id for _, track_id in rows], np.int64)
         return result
 
+    def shift(self, offset: np.ndarray) -> None:
+        """Move every track by the camera's (dx, dy) since the last frame (fer.engine.camera_motion), so matching
+        and prediction follow the faces' own motion only."""
+        if offset.any():
+            for track in self._tracks:
+                track.box = track.box + np.tile(offset, 2).astype(np.float32)
+
+    def predicted_boxes(self, time_s: float) -> np.ndarray:
+        """Where every live track (confirmed or not, matched last round or not) should be at ``time_s``: where a
+        detector that looks only around known faces looks."""
+        return np.array([t.predicted_box(time_s) for t in self._tracks], np.float32).reshape(-1, 4)
+
     def predict(self, time_s: float) -> Detections:
         """Confirmed tracks matched at the last update, moved to ``time_s``: for frames the detector skips."""
         current = [t for t in self._tracks if t.track_id >= 0 and t.missed == 0]

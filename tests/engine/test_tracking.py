@@ -137,3 +137,14 @@ def test_predict_leaves_out_faces_missed_in_the_last_detection_round() -> None:
     assert _ids(tracker.predict(3.5 / FPS)) == [1]
     tracker.update(Detections(), 4 / FPS)  # the detector ran and did not find the face
     assert len(tracker.predict(4.5 / FPS)) == 0  # no ghost box drifting on
+
+
+def test_a_camera_shift_moves_every_track_so_a_face_the_camera_passed_keeps_its_id() -> None:
+    tracker = FaceTracker()
+    for i in range(3):
+        first = tracker.update(_faces(_box(100), _box(300)), i / FPS)
+    # the camera swings 60 px in a third of a second: more than the faces are wide
+    tracker.shift(np.array([60.0, 0.0], np.float32))
+    moved = tracker.update(_faces(_box(160), _box(360)), 12 / FPS)
+    assert _ids(moved) == _ids(first)
+    np.testing.assert_allclose(tracker.predicted_boxes(12 / FPS), [_box(160), _box(360)], atol=1e-3)
