@@ -74,6 +74,12 @@ class Detections:
             self.unreadable[index],
         )
 
+    @classmethod
+    def concat(cls, parts: list[Detections]) -> Detections:
+        """The rows of ``parts``, one after the other."""
+        columns = ("xyxy", "score", "track_id", "probs", "landmarks", "unreadable")
+        return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in columns))
+
     @property
     def readable(self) -> np.ndarray:
         return self.unreadable == 0
