@@ -93,7 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--out", required=True, type=Path, help="folder for the results (several videos: OUT/<file stem>/ each)"
     )
-    analyze.add_argument("--every", type=_positive_int, help="analyse every N-th frame (default 1)")
+    sampling = analyze.add_mutually_exclusive_group()
+    sampling.add_argument(
+        "--rate",
+        type=_positive_float,
+        help="analysed frames per second of the recording (default 8; at or above its frame rate: every frame)",
+    )
+    sampling.add_argument("--every", type=_positive_int, help="analyse every N-th frame instead of a rate")
     analyze.add_argument(
         "--threshold",
         type=_score,
@@ -106,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--detector-size", type=_positive_int, help="shrink frames to this longer side for detection (faster)"
+    )
+    analyze.add_argument(
+        "--full-detect-every",
+        type=float,
+        metavar="SECONDS",
+        help="look for faces in the whole frame this often, in between only around the tracked faces (default 2; "
+        "0: always the whole frame)",
     )
     analyze.add_argument(
         "--max-side",
@@ -152,6 +165,13 @@ def _score(text: str) -> float:
     value = float(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
 
 
@@ -258,6 +278,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from fer.engine.pipeline import AnalysisSettings
 
     given = {
+        "rate": args.rate,
         "every": args.every,
         "threshold": args.threshold,
         "detect_every": args.detect_every,
@@ -265,7 +286,12 @@ def _analyze(args: argparse.Namespace) -> int:
         "max_side": args.max_side,
         "profile": args.profile,
     }
-    settings = AnalysisSettings(blur=args.blur, **{name: value for name, value in given.items() if value is not None})
+    given = {name: value for name, value in given.items() if value is not None}
+    if args.every is not None:
+        given["rate"] = None  # every N-th frame instead of the default rate
+    if args.full_detect_every is not None:
+        given["full_detect_every_s"] = args.full_detect_every if args.full_detect_every > 0 else None
+    settings = AnalysisSettings(blur=args.blur, **given)
     from fer.engine.workers import ray_address
 
     parallel = Parallel(args.segments, ray_address(args.ray))

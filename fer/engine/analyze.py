@@ -17,7 +17,7 @@ import pandas as pd
 
 from fer.engine.aggregate import SessionAggregator
 from fer.engine.annotate import FaceAnnotator
-from fer.engine.background import BackgroundConsumer, prefetch
+from fer.engine.background import BackgroundConsumer, prefetch, timed
 from fer.engine.classifier import EmotionClassifier
 from fer.engine.detection import FaceDetector
 from fer.engine.outputs import (
@@ -98,12 +98,14 @@ def analyze_video(
         staging = stack.enter_context(staged_outputs(Path(out_dir))) if out_dir is not None else None
         classifier = classifier or EmotionClassifier(profile=settings.profile)
         analyzer = FrameAnalyzer(classifier, settings, detector)
-        aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
+        interval_s = settings.sample_interval_s(info.fps)
+        aggregator = SessionAggregator(settings.bin_s, interval_s)
         sound_warnings: list[str] = []
-        sinks = _frame_sinks(staging, write_video, info.fps / settings.every, settings.blur, video, sound_warnings)
+        sinks = _frame_sinks(staging, write_video, 1 / interval_s, settings.blur, video, sound_warnings)
+        decoding = {"decode": 0.0}
         with sinks as sink:
             frames_analysed, last_time, longest_gap = 0, 0.0, (0.0, 0.0)
-            frames = stack.enter_context(closing(prefetch(video.frames(settings.every, settings.max_side))))
+            frames = stack.enter_context(closing(prefetch(timed(analysed_frames(video, settings), decoding))))
             for frame in frames:
                 if frame.time_s - last_time > longest_gap[1] - longest_gap[0]:
                     longest_gap = (last_time, frame.time_s)
@@ -117,10 +119,33 @@ def analyze_video(
                     on_progress(Progress(frames_analysed, last_time, info.duration_s, elapsed))
         seen = FramesSeen(frames_analysed, last_time, longest_gap, video.corrupt_frames, sound_warnings)
         staged = (staging, Path(out_dir), write_video) if staging is not None else None
+        stages = stage_times(time.perf_counter() - started, decoding["decode"], analyzer.timings)
         return finish_session(
             path, info, settings, aggregator, analyzer.static.static_ids(), seen, started, classifier.version,
-            type(analyzer.detector).__name__, staged,
+            type(analyzer.detector).__name__, staged, extra={"stage_s": stages},
         )  # fmt: skip
+
+
+def analysed_frames(
+    video: VideoReader, settings: AnalysisSettings, span: tuple[float, float] | None = None
+) -> Iterator[Frame]:
+    """The frames of ``video`` (or of its ``span``, start and end seconds) the settings analyse. At a rate of at
+    most half the frame rate most frames are never looked at, so the decoder skips the frames nothing else is
+    predicted from (B-frames)."""
+    if settings.rate is not None and settings.rate * 2 <= video.info.fps:
+        video.skip_unreferenced_frames()
+    if span is None:
+        return video.frames(settings.every, settings.max_side, settings.rate)
+    return video.frames_between(*span, settings.every, settings.max_side, settings.rate)
+
+
+def stage_times(total_s: float, decode_s: float, analysis: dict[str, float]) -> dict[str, float]:
+    """Seconds per stage of an analysis, for the summary and bench/lesson.py: decoding runs in its own thread beside
+    the rest, so the stages add up to more than the total."""
+    rest = total_s - sum(analysis.values())
+    return {"total": round(total_s, 2), "decode": round(decode_s, 2)} | {
+        name: round(seconds, 2) for name, seconds in {**analysis, "rest": rest}.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -153,7 +178,7 @@ def finish_session(
     beside detections.csv."""
     timeline, tracks, numbers = aggregator.finish(static_ids)
     processing_s = time.perf_counter() - started
-    decoded_until_s = seen.last_time_s + settings.every / info.fps
+    decoded_until_s = seen.last_time_s + settings.sample_interval_s(info.fps)
     cut_short = _cut_short(info.duration_s, decoded_until_s)
     if cut_short:
         numbers["input_warnings"].append(cut_short)

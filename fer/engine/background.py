@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -61,6 +62,19 @@ def prefetch(source: Iterator[T], depth: int = 4) -> Iterator[T]:
     finally:
         stop.set()
         worker.join()
+
+
+def timed(source: Iterator[T], seconds: dict[str, float], key: str = "decode") -> Iterator[T]:
+    """``source``'s items, adding the time spent producing them to ``seconds[key]`` (in whichever thread runs it)."""
+    while True:
+        started = time.perf_counter()
+        try:
+            item = next(source)
+        except StopIteration:
+            return
+        finally:
+            seconds[key] += time.perf_counter() - started
+        yield item
 
 
 class BackgroundConsumer(Generic[T]):

@@ -86,7 +86,8 @@ class LiveProcessor:
     ) -> None:
         """``rows_dir``: where per-face rows wait until the session is saved (the app's data folder, so they are
         under its retention and never in a shared temp folder); the system temp folder if None."""
-        self.settings = settings or AnalysisSettings(detect_every=1)  # 640x480 leaves time to detect every frame
+        # 640x480 leaves time to detect every frame, in full; frames are analysed as they come (no recording's rate)
+        self.settings = settings or AnalysisSettings(rate=None, detect_every=1, full_detect_every_s=None)
         self.analyzer = FrameAnalyzer(classifier, self.settings, detector)
         self.model_version = classifier.version
         self.store = store

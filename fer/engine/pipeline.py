@@ -1,36 +1,47 @@
 """The per-frame engine shared by video-file analysis and live webcam analysis.
 
-detect (every ``detect_every``-th frame; the tracker predicts boxes in between)
--> track -> crop -> readability (size, pose, blur) -> classify the readable faces in
+camera motion (every track follows the picture's shift) -> detect (every ``detect_every``-th frame; the tracker
+predicts boxes in between) -> track -> crop -> readability (size, pose, blur) -> classify the readable faces in
 one batch -> uncertain ones set aside -> flag static faces -> smooth the readable ones.
 It holds per-session state (tracks, smoothing) and needs no Streamlit.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from fer.engine.camera_motion import CameraMotion
 from fer.engine.classifier import PROFILES, EmotionClassifier
 from fer.engine.crops import DEFAULT_MARGIN, face_crops
 from fer.engine.detection import CenterFaceDetector, FaceDetector
 from fer.engine.detections import Detections
+from fer.engine.face_following import FaceFollowingDetector, FollowingConfig
 from fer.engine.preprocess import INPUT_SIZE, to_gray48
 from fer.engine.readability import ReadabilityConfig, ReadabilityFilter
 from fer.engine.smoothing import ProbabilitySmoother, SmoothingConfig
 from fer.engine.static_faces import StaticFaceDetector
 from fer.engine.tracking import FaceTracker, TrackerConfig
 
+DEFAULT_RATE = 8.0  # analysed frames a second of a recording (chosen with bench/rate_agreement.py)
+
 
 @dataclass(frozen=True)
 class AnalysisSettings:
     """Everything that changes what the engine finds; stored with each session."""
 
-    every: int = 1  # analyse every N-th frame of a video
+    # A recording is analysed at this many frames a second (the first frame at or after each 1/rate s): a lesson
+    # report needs a few readings a second per face, not the camera's 30. None: every ``every``-th frame.
+    rate: float | None = DEFAULT_RATE
+    every: int = 1  # with rate None: analyse every N-th frame of a video
     threshold: float = 0.3  # minimum face score to keep a track; a new face needs threshold + 0.2
     detect_every: int = 3  # run the detector on every K-th analysed frame, track in between
     detector_max_side: int | None = None  # shrink frames to this longer side for detection; None = native
+    # with detector_max_side None and no blur: look at the whole frame this often, in between only around the
+    # tracked faces (fer.engine.face_following); None: every detection round looks at the whole frame
+    full_detect_every_s: float | None = 2.0
     # Read larger videos scaled to this longer side: memory stays bounded for 4K/8K (measured in the README);
     # no shared clip is larger, so their analysis is unchanged. None = native.
     max_side: int | None = 1920
@@ -44,6 +55,12 @@ class AnalysisSettings:
     def __post_init__(self) -> None:
         if self.every < 1 or self.detect_every < 1:
             raise ValueError("every and detect_every must be >= 1")
+        if self.rate is not None and not 0 < self.rate <= 120:
+            raise ValueError(f"rate must be between 0 and 120 frames a second, got {self.rate}")
+        if self.rate is not None and self.every != 1:
+            raise ValueError("give a rate or every N-th frame, not both")
+        if self.full_detect_every_s is not None and self.full_detect_every_s <= 0:
+            raise ValueError("full_detect_every_s must be positive")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
         if self.bin_s <= 0:
@@ -55,12 +72,17 @@ class AnalysisSettings:
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {self.profile!r}")
 
+    def sample_interval_s(self, fps: float) -> float:
+        """Seconds between two analysed frames of a video at ``fps`` (on average)."""
+        return 1 / min(self.rate, fps) if self.rate is not None else self.every / fps
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> AnalysisSettings:
         """The settings ``to_dict`` gave (e.g. a queued job's), checked again."""
+        values = {"rate": None, **values}  # settings stored before the rate existed analysed every N-th frame
         nested = {"smoothing": SmoothingConfig(**values["smoothing"]), "tracker": TrackerConfig(**values["tracker"])}
         return cls(**{**values, **nested})
 
@@ -68,6 +90,17 @@ class AnalysisSettings:
 def settings_detector(settings: AnalysisSettings, threads: int | None = None) -> CenterFaceDetector:
     """The face detector ``settings`` ask for, on ``threads`` onnxruntime threads (default: every core)."""
     return CenterFaceDetector(threshold=settings.threshold, max_side=settings.detector_max_side, threads=threads)
+
+
+def _face_following(detector: FaceDetector, settings: AnalysisSettings) -> FaceFollowingDetector | None:
+    """Detection around the tracked faces between whole-frame looks, where the settings allow it: not with a fixed
+    detector size, nor when every face must be blurred (a face that walks in between two whole-frame looks would
+    show unblurred until the next)."""
+    if settings.detector_max_side is not None or settings.full_detect_every_s is None or settings.blur:
+        return None
+    if not isinstance(detector, CenterFaceDetector):
+        return None
+    return FaceFollowingDetector(detector, FollowingConfig(full_every_s=settings.full_detect_every_s))
 
 
 @dataclass
@@ -95,8 +128,11 @@ class FrameAnalyzer:
         self.classifier = classifier
         self.classifier.warm_up()
         self.detector = detector or settings_detector(self.settings)
+        self.following = _face_following(self.detector, self.settings)
+        self.timings = {"detect": 0.0, "classify": 0.0}  # seconds spent, for the analysis' stage times
         start_score = min(self.settings.threshold + 0.2, 0.95)
         self.tracker = FaceTracker(replace(self.settings.tracker, high_score=start_score))
+        self.camera = CameraMotion()
         self.smoother = ProbabilitySmoother(self.settings.smoothing)
         self.static = StaticFaceDetector()
         self.readability = ReadabilityFilter(readability)
@@ -105,17 +141,26 @@ class FrameAnalyzer:
 
     def reset(self) -> None:
         self.tracker.reset()
+        self.camera.reset()
         self.smoother.reset()
         self.static.reset()
         self.readability.reset()
+        if self.following is not None:
+            self.following.reset()
         self._frames = 0
         self._detected = Detections()
 
     def process(self, image: np.ndarray, time_s: float) -> FrameResult:
         detecting = self._frames % self.settings.detect_every == 0
         self._frames += 1
+        self.tracker.shift(self.camera.update(image))
         if detecting:
-            self._detected = self.detector.detect(image)
+            started = time.perf_counter()
+            if self.following is not None:
+                self._detected = self.following.detect(image, time_s, self.tracker.predicted_boxes(time_s))
+            else:
+                self._detected = self.detector.detect(image)
+            self.timings["detect"] += time.perf_counter() - started
             faces = self.tracker.update(self._detected, time_s)
         else:
             faces = self.tracker.predict(time_s)
@@ -129,7 +174,9 @@ class FrameAnalyzer:
         crop_px = faces.wh.max(axis=1) * (1 + 2 * self.settings.crop_margin) if len(faces) else np.empty(0)
         quality = self.readability.assess(faces, faces48, crop_px)
         probs = np.full(faces.probs.shape, np.nan, np.float32)
+        started = time.perf_counter()
         probs[faces.readable] = self.classifier.predict(faces48[faces.readable])
+        self.timings["classify"] += time.perf_counter() - started
         faces.probs = probs
         self.readability.mark_uncertain(faces)
         faces.probs[~faces.readable] = np.nan

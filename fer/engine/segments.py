@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from fer.engine.aggregate import SessionAggregator
-from fer.engine.analyze import FramesSeen, Progress, SessionResult, finish_session
+from fer.engine.analyze import FramesSeen, Progress, SessionResult, analysed_frames, finish_session
 from fer.engine.annotate import FaceAnnotator
 from fer.engine.background import prefetch
 from fer.engine.classifier import EmotionClassifier
@@ -93,7 +93,7 @@ def _analyse(
     frames, first, last, gap, reported = 0, None, segment.start_s, (segment.start_s, segment.start_s), 0.0
     with VideoReader(path) as video, rows.open("wb") as spill, ExitStack() as stack:
         warm_from = max(0.0, segment.start_s - WARM_UP_S)
-        decoded = video.frames_between(warm_from, segment.end_s, settings.every, settings.max_side)
+        decoded = analysed_frames(video, settings, (warm_from, segment.end_s))
         for frame in stack.enter_context(closing(prefetch(decoded))):
             result = analyzer.process(frame.image, frame.time_s)
             if frame.time_s < segment.start_s:
@@ -176,11 +176,11 @@ def analyze_in_segments(
         follow = _Follow(pool, segments, info.duration_s, phases, started, on_progress)
         analysed = follow.wait(pool.submit(_analyse, calls), phase=0)
         carried = continued_tracks(analysed)
-        aggregator = SessionAggregator(settings.bin_s, settings.every / info.fps)
+        aggregator = SessionAggregator(settings.bin_s, settings.sample_interval_s(info.fps))
         mapping, static = _aggregate(analysed, carried, aggregator, staging)
         sound_warnings: list[str] = []
         if staging is not None and write_video:
-            fps = info.fps / settings.every
+            fps = 1 / settings.sample_interval_s(info.fps)
             jobs = [
                 (
                     path,
@@ -297,7 +297,7 @@ def _render(
     records = _records(rows)
     frames, reported = 0, 0.0
     with VideoReader(path) as video, H264Writer(target, fps, sound_from=path, sound_start_s=start_s) as writer:
-        for frame in video.frames_between(segment.start_s, segment.end_s, settings.every, settings.max_side):
+        for frame in analysed_frames(video, settings, (segment.start_s, segment.end_s)):
             index, _time_s, _scale, faces, detected, _quality = next(records)
             if index != frame.index:
                 raise RuntimeError(f"segment {segment.index}: frame {frame.index} decoded, {index} analysed")

@@ -73,6 +73,34 @@ def capped_scale(info: VideoInfo, max_side: int | None) -> float:
     return max_side / longer if max_side and longer > max_side else 1.0
 
 
+class FramePicker:
+    """Which decoded frames an analysis takes: every ``every``-th, or with ``rate`` the first frame at or after each
+    multiple of 1/``rate`` s (a grid anchored at 0 s, so time segments and a single pass pick the same frames, and
+    variable frame rates or lost frames do not shift it). A rate at or above the video's takes every frame."""
+
+    def __init__(self, every: int = 1, rate: float | None = None, fps: float = 30.0, from_s: float = 0.0) -> None:
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        if rate is not None and rate <= 0:
+            raise ValueError("rate must be positive")
+        self.every = every
+        self.period = 1.0 / rate if rate is not None else None
+        self.fps = fps
+        self._next_s = math.ceil(from_s / self.period - 1e-9) * self.period if self.period else 0.0
+
+    def takes(self, index: int, time_s: float) -> bool:
+        if self.period is None:
+            return index % self.every == 0
+        if time_s < self._next_s - 1e-6:
+            return False
+        self._next_s += self.period * (math.floor((time_s - self._next_s) / self.period + 1e-9) + 1)
+        return True
+
+    def index(self, position: int, time_s: float) -> int:
+        """The frame's index: its position among decoded frames, or (with a rate) its timestamp times the rate."""
+        return position if self.period is None else round(time_s * self.fps)
+
+
 class VideoReader:
     """``with VideoReader(path) as video: for frame in video.frames(every=N): ...``"""
 
@@ -139,34 +167,35 @@ class VideoReader:
             width, height = height, width
         return VideoInfo(width, height, fps, duration, frame_count, rotation, stream.codec_context.name)
 
-    def frames(self, every: int = 1, max_side: int | None = None) -> Iterator[Frame]:
-        """Every ``every``-th decodable frame, upright, with its timestamp in seconds. Call once.
+    def frames(self, every: int = 1, max_side: int | None = None, rate: float | None = None) -> Iterator[Frame]:
+        """Every ``every``-th decodable frame, or with ``rate`` the first frame at or after each 1/``rate`` s, upright,
+        with its timestamp in seconds. Call once.
 
         With ``max_side``, a video whose longer side exceeds it is scaled down as it is decoded (FFmpeg's
-        area filter), so memory per frame stays bounded for 4K and 8K input.
+        area filter), so memory per frame stays bounded for 4K and 8K input. With ``rate``, only the picked frames
+        are converted to pictures, and a frame's index is its timestamp times the frame rate.
         """
-        if every < 1:
-            raise ValueError("every must be >= 1")
+        picker = FramePicker(every, rate, self.info.fps)
         first, self._first = self._first, None
         if first is None:
             raise RuntimeError("frames() can only be iterated once per reader")
         start = first.pts if first.pts is not None else 0
         time_base = self._stream.time_base or Fraction(1, 1)
         for index, frame in enumerate(itertools.chain([first], self._decoder)):
-            if index % every == 0:
-                time_s = float((frame.pts - start) * time_base) if frame.pts is not None else index / self.info.fps
-                yield self._frame(frame, index, max(time_s, 0.0), max_side)
+            time_s = float((frame.pts - start) * time_base) if frame.pts is not None else index / self.info.fps
+            time_s = max(time_s, 0.0)
+            if picker.takes(index, time_s):
+                yield self._frame(frame, picker.index(index, time_s), time_s, max_side)
 
     def frames_between(
-        self, start_s: float, end_s: float, every: int = 1, max_side: int | None = None
+        self, start_s: float, end_s: float, every: int = 1, max_side: int | None = None, rate: float | None = None
     ) -> Iterator[Frame]:
-        """The frames ``frames(every)`` would give from ``start_s`` (inclusive) to ``end_s`` (exclusive), reached
-        by seeking to the key frame before ``start_s``: one time segment of a recording. Call once.
+        """The frames ``frames(every, rate=rate)`` would give from ``start_s`` (inclusive) to ``end_s`` (exclusive),
+        reached by seeking to the key frame before ``start_s``: one time segment of a recording. Call once.
 
         A frame's index is its timestamp times the frame rate (the same as ``frames`` for a constant-rate file).
         """
-        if every < 1:
-            raise ValueError("every must be >= 1")
+        picker = FramePicker(every, rate, self.info.fps, from_s=start_s)
         if self._first is None:
             raise RuntimeError("frames can only be iterated once per reader")
         time_base = self._stream.time_base or Fraction(1, 1)
@@ -183,8 +212,14 @@ class VideoReader:
             if time_s >= end_s:
                 return
             index = round(time_s * self.info.fps)
-            if time_s >= start_s - 1e-6 and index % every == 0:
+            if time_s >= start_s - 1e-6 and picker.takes(index, time_s):
                 yield self._frame(frame, index, time_s, max_side)
+
+    def skip_unreferenced_frames(self) -> None:
+        """Let the decoder skip frames no other frame is predicted from (B-frames): when only a few frames a second
+        are analysed, most of those are never needed, and not decoding them saves a large part of the decoding
+        time. Frames only come from the rest then (for a file without such frames, nothing changes)."""
+        self._stream.codec_context.skip_frame = "NONREF"
 
     def _frame(self, frame: av.VideoFrame, index: int, time_s: float, max_side: int | None) -> Frame:
         scale = capped_scale(self.info, max_side)

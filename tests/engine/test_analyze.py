@@ -30,8 +30,11 @@ def _codec_and_size(path: Path) -> tuple[str, str, int, int]:
         return stream.codec_context.name, stream.codec_context.pix_fmt, stream.width, stream.height
 
 
+EVERY_FRAME = AnalysisSettings(rate=None)  # for tests that count frames of a short synthetic clip
+
+
 def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier) -> None:
-    result = analyze_video(face_clip, tmp_path / "out", classifier=classifier)
+    result = analyze_video(face_clip, tmp_path / "out", EVERY_FRAME, classifier=classifier)
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_NAMES)  # no staging folder left behind
 
@@ -72,7 +75,7 @@ def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier
 
 
 def test_every_nth_frame_and_no_video(face_clip: Path, tmp_path: Path, classifier) -> None:
-    settings = AnalysisSettings(every=4, detect_every=1)  # the face moves 32 px between analysed frames
+    settings = AnalysisSettings(rate=None, every=4, detect_every=1)  # the face moves 32 px between analysed frames
     result = analyze_video(face_clip, tmp_path, settings, write_video=False, classifier=classifier)
     assert result.frames_analysed == 5
     assert not (tmp_path / "annotated.mp4").exists()
@@ -93,7 +96,7 @@ def test_progress_reports_and_cancelling_leaves_old_results_untouched(
     face_clip: Path, tmp_path: Path, classifier
 ) -> None:
     out = tmp_path / "out"
-    analyze_video(face_clip, out, write_video=False, classifier=classifier)
+    analyze_video(face_clip, out, EVERY_FRAME, write_video=False, classifier=classifier)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     seen: list[Progress] = []
 
@@ -103,7 +106,7 @@ def test_progress_reports_and_cancelling_leaves_old_results_untouched(
             raise AnalysisCancelled
 
     with pytest.raises(AnalysisCancelled):
-        analyze_video(face_clip, out, on_progress=cancel_halfway, classifier=classifier)
+        analyze_video(face_clip, out, EVERY_FRAME, on_progress=cancel_halfway, classifier=classifier)
     assert [p.frames_analysed for p in seen] == list(range(1, 11))
     assert 0.4 < seen[-1].fraction < 0.5 and seen[-1].eta_s > 0
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -121,11 +124,11 @@ def test_the_smiling_woman_clip_gives_one_track_and_a_browser_playable_video(tmp
     assert main(["analyze", str(VIDEOS / "smiling_woman.mp4"), "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["tracks"] == 1 and summary["static_tracks"] == []
-    assert summary["frames_analysed"] == 115
+    assert summary["frames_analysed"] == 37  # 8 a second (the default rate) over its 4.6 s, of 115 frames
     codec, pix_fmt, width, height = _codec_and_size(tmp_path / "annotated.mp4")
     assert (codec, pix_fmt) == ("h264", "yuv420p") and width % 2 == 0 and height % 2 == 0
     with av.open(str(tmp_path / "annotated.mp4")) as container:
-        assert sum(1 for _ in container.decode(video=0)) == 115
+        assert sum(1 for _ in container.decode(video=0)) == 37  # the analysed frames, annotated
 
 
 def test_cli_analyze_blur_and_stride(face_clip: Path, tmp_path: Path, capsys) -> None:
@@ -194,7 +197,7 @@ def test_corrupted_packets_mid_video_do_not_stop_the_analysis(tmp_path: Path, cl
         data[pos + 4 : pos + size] = rng.integers(0, 256, size - 4, dtype=np.uint8).tobytes()
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(bytes(data))
-    result = analyze_video(damaged, tmp_path / "out", classifier=classifier)
+    result = analyze_video(damaged, tmp_path / "out", EVERY_FRAME, classifier=classifier)
     assert result.frames_analysed + result.corrupt_frames == 25
     assert (tmp_path / "out" / "summary.json").is_file() and (tmp_path / "out" / "annotated.mp4").is_file()
 
@@ -212,8 +215,14 @@ def test_variable_frame_rate_times_come_from_timestamps(tmp_path: Path, classifi
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     seen: list[float] = []
-    analyze_video(clip, on_progress=lambda p: seen.append(p.video_time_s), classifier=classifier)
+    analyze_video(clip, None, EVERY_FRAME, on_progress=lambda p: seen.append(p.video_time_s), classifier=classifier)
     np.testing.assert_allclose(seen, np.array(times_ms) / 1000, atol=0.002)
+    # at a rate, the first frame at or after each 1/rate s: 4 a second here -> 0, 0.3 (for 0.25), 0.9 (0.5 and
+    # 0.75 fall in the gap: one frame, no burst after it), 1.5
+    seen.clear()
+    at_rate = AnalysisSettings(rate=4.0)
+    analyze_video(clip, None, at_rate, on_progress=lambda p: seen.append(p.video_time_s), classifier=classifier)
+    np.testing.assert_allclose(seen, [0.0, 0.3, 0.9, 1.5], atol=0.002)
 
 
 def test_cli_help_states_the_real_defaults(capsys) -> None:
@@ -221,7 +230,10 @@ def test_cli_help_states_the_real_defaults(capsys) -> None:
         main(["analyze", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     defaults = AnalysisSettings()
-    assert f"every N-th frame (default {defaults.every})" in help_text
+    assert f"analysed frames per second of the recording (default {defaults.rate:g};" in help_text
+    assert "every N-th frame instead of a rate" in help_text
+    full_every = f"in between only around the tracked faces (default {defaults.full_detect_every_s:g};"
+    assert full_every in help_text
     assert f"detection score (default {defaults.threshold})" in help_text
     assert f"faces in between (default {defaults.detect_every})" in help_text
 
@@ -233,7 +245,7 @@ def test_a_recording_cut_off_half_way_is_analysed_up_to_the_cut(face_clip: Path,
         whole_frames = sum(1 for p in container.demux(video=0) if p.size and p.pos + p.size <= size)
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[:size])
-    result = analyze_video(cut, tmp_path / "out", classifier=classifier)
+    result = analyze_video(cut, tmp_path / "out", EVERY_FRAME, classifier=classifier)
     assert whole_frames >= 5 and whole_frames <= result.frames_analysed < 20
     assert (tmp_path / "out" / "summary.json").is_file()
 
@@ -326,7 +338,7 @@ def test_a_large_video_is_read_at_a_capped_size_and_its_boxes_stay_in_source_pix
 
 def test_the_annotated_video_keeps_the_recordings_sound_with_a_stride(tmp_path: Path, classifier) -> None:
     clip = write_clip_with_sound(tmp_path / "lesson.mp4", seconds=3.0, fps=10.0, size=(160, 120), tone=(1.0, 2.0))
-    result = analyze_video(clip, tmp_path / "out", AnalysisSettings(every=2), classifier=classifier)
+    result = analyze_video(clip, tmp_path / "out", AnalysisSettings(rate=None, every=2), classifier=classifier)
     sound = read_sound(tmp_path / "out" / "annotated.mp4")
     assert sound.codec == "aac" and sound.duration_s == pytest.approx(3.0, abs=0.2)
     start, end = sound.loud_span_s()
@@ -338,7 +350,7 @@ def test_sound_running_on_past_the_last_frame_is_cut_there(tmp_path: Path, class
     clip = write_clip_with_sound(tmp_path / "lesson.mp4", seconds=2.0, fps=10.0, size=(160, 120), sound_until_s=4.0)
     with av.open(str(clip)) as container:
         assert float(container.streams.audio[0].duration * container.streams.audio[0].time_base) > 3.9
-    result = analyze_video(clip, tmp_path / "out", AnalysisSettings(every=3), classifier=classifier)
+    result = analyze_video(clip, tmp_path / "out", AnalysisSettings(rate=None, every=3), classifier=classifier)
     assert result.frames_analysed == 7  # 7 frames of 0.3 s: the video lasts 2.1 s
     sound = read_sound(tmp_path / "out" / "annotated.mp4")
     assert sound.duration_s == pytest.approx(2.1, abs=0.05)
@@ -348,7 +360,7 @@ def test_sound_running_on_past_the_last_frame_is_cut_there(tmp_path: Path, class
 def test_a_broken_sound_track_still_gives_the_video_and_a_warning(tmp_path: Path, capsys) -> None:
     clip = write_clip_with_sound(tmp_path / "lesson.mp4", fps=10.0, size=(160, 120))
     broken = garble_sound(clip, tmp_path / "broken.mp4")
-    assert main(["analyze", str(broken), "--out", str(tmp_path / "out")]) == 0
+    assert main(["analyze", str(broken), "--out", str(tmp_path / "out"), "--every", "1"]) == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["frames_analysed"] == 20
     assert read_sound(tmp_path / "out" / "annotated.mp4") is None

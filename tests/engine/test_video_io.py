@@ -307,3 +307,17 @@ def test_chromium_plays_the_sound(playwright, tmp_path: Path) -> None:
         browser.close()
     assert played["error"] is None and played["duration"] == pytest.approx(3.0, abs=0.1)
     assert played["time"] > 0.3 and played["sound"] > 0
+
+
+def test_a_rate_picks_the_first_frame_at_or_after_each_slot_and_segments_pick_the_same() -> None:
+    from fer.engine.video_io import FramePicker
+
+    times = [i / 30 for i in range(90)]  # 3 s at 30 fps
+    picker = FramePicker(rate=8.0, fps=30.0)
+    picked = [t for i, t in enumerate(times) if picker.takes(i, t)]
+    assert len(picked) == 24 and picked[0] == 0.0
+    assert all(0.099 <= b - a <= 0.134 for a, b in zip(picked, picked[1:], strict=False))  # 1/8 s, on 1/30 s frames
+    later = FramePicker(rate=8.0, fps=30.0, from_s=1.5)  # a segment starting part-way picks from the same grid
+    assert [t for i, t in enumerate(times) if t >= 1.5 and later.takes(i, t)] == [t for t in picked if t >= 1.5]
+    assert sum(FramePicker(rate=60.0, fps=30.0).takes(i, t) for i, t in enumerate(times)) == 90  # above: all
+    assert [i for i in range(9) if FramePicker(every=3).takes(i, 0.0)] == [0, 3, 6]
