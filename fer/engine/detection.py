@@ -46,7 +46,7 @@ class CenterFaceDetector:
     ) -> None:
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"detection threshold must be between 0 and 1, got {threshold}")
-        self._session = cpu_session(str(model_path), threads)
+        self._session = cpu_session(str(model_path), threads, varying_shapes=True)
         self._input_name = self._session.get_inputs()[0].name
         self.threshold = threshold
         self.max_side = max_side

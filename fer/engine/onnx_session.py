@@ -12,9 +12,17 @@ import onnxruntime
 onnxruntime.disable_telemetry_events()
 
 
-def cpu_session(model: str | bytes, threads: int | None = None) -> onnxruntime.InferenceSession:
-    """A CPU session on ``model`` (a path or serialized bytes) using ``threads`` (default: the cores we may use)."""
+def cpu_session(
+    model: str | bytes, threads: int | None = None, varying_shapes: bool = False
+) -> onnxruntime.InferenceSession:
+    """A CPU session on ``model`` (a path or serialized bytes) using ``threads`` (default: the cores we may use).
+
+    ``varying_shapes``: the network is fed inputs of many sizes (the detector: whole frames and face windows).
+    onnxruntime's memory pattern then keeps a plan and its buffers per size; without it a 1080p CenterFace run
+    held 406 MB instead of 692 MB, at the same speed (measured, four runs after a warm-up).
+    """
     options = onnxruntime.SessionOptions()
+    options.enable_mem_pattern = not varying_shapes
     options.log_severity_level = 3
     options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
     # No busy-waiting between runs: the decoder and encoder threads need those cores (measured +10%).
