@@ -32,7 +32,7 @@ case $command in
     app)
         # Streamlit's own banner is off (it looks up the public IP outside): say where the app is.
         echo "Starting the app: open http://localhost:8501 (or the --server.port you gave). Ctrl+C stops it."
-        exec .venv/bin/streamlit run app.py "$@" ;;
+        exec .venv/bin/streamlit run serve.py "$@" ;;
     test) exec .venv/bin/python -m pytest "$@" ;;
     setup) ;;
     *) echo "usage: ./run.sh [app|test|setup] [args...]" >&2; exit 2 ;;

@@ -7,7 +7,7 @@ import streamlit as st
 
 from fer.app import access, job_list, resources
 from fer.app.markdown import plain
-from fer.engine.pipeline import AnalysisSettings
+from fer.engine.pipeline import DEFAULT_RATE, AnalysisSettings
 from fer.engine.video_io import VIDEO_TYPES
 from fer.sessions.store import MAX_NAME, data_dir
 from fer.sessions.workflow import analysis_claim, save_upload
@@ -30,7 +30,17 @@ uploaded = st.file_uploader(
 )
 name = st.text_input("Session name", value=Path(uploaded.name).stem if uploaded else "", max_chars=MAX_NAME)
 with st.expander("Options"):
-    every = st.number_input("Analyse every N-th frame", min_value=1, max_value=30, value=1)
+    rate = st.selectbox(
+        "Readings per second",
+        [DEFAULT_RATE, 4.0, 15.0, None],
+        format_func=lambda r: (
+            "Every frame (slowest)"
+            if r is None
+            else f"{r:g} a second" + (" (recommended: a whole lesson in minutes)" if r == DEFAULT_RATE else "")
+        ),
+        help="How many frames of each second are analysed. A lesson report needs a few readings a second per face; "
+        "more take longer and change its numbers little.",
+    )
     threshold = st.slider("Face detection threshold", min_value=0.1, max_value=0.9, value=0.3, step=0.05)
     detect_every = st.number_input(
         "Run the face detector on every K-th analysed frame (faces are tracked in between)",
@@ -68,7 +78,7 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
             )
         else:
             settings = AnalysisSettings(
-                every=int(every), threshold=threshold, detect_every=int(detect_every), blur=blur, profile=profile
+                rate=rate, threshold=threshold, detect_every=int(detect_every), blur=blur, profile=profile
             )
             job_list.queue().enqueue(
                 owner=viewer.owner,

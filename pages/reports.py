@@ -48,30 +48,28 @@ def single(stored: StoredSession) -> None:
     st.markdown(plain(session_view.summary_paragraph(stored)))
     session_view.headline(stored)
     markers = store.markers(stored.id)
-    start_key = f"video_start_{stored.id}"
     clicked = session_view.main_charts(stored, grouped, markers, key="single")
-    if clicked is not None:
-        st.session_state[start_key] = clicked
+    if clicked is not None and clicked != st.session_state.get(f"clicked_{stored.id}"):  # a new click, not a rerun
+        session_view.request_seek(stored, clicked)
+    st.session_state[f"clicked_{stored.id}"] = clicked
     _timeline, _bars, found = session_view.session_tables(stored.id, session_view.cache_key(stored))
     video, side = st.columns(2, gap="large")
     with side:
         st.markdown("**Notable moments**")
         if found.empty:
             st.caption("No sudden, sustained change in the observed expressions (20 percentage points or more).")
-        playable = session_view.kept_video(stored) is not None
+        playable = session_view.can_play(stored)
         for index, moment in enumerate(found.itertuples()):
             go, text = st.columns([1, 3], vertical_alignment="center")
             if not playable:
                 go.markdown(f"**{moment.time}**")
             elif go.button(f"▶ {moment.time}", key=f"moment{index}", help="Play the video from here"):
-                st.session_state[start_key] = moment.time_s
+                session_view.request_seek(stored, moment.time_s)
             text.markdown(plain(moment.description))
         if playable:
             st.caption("Click a bar of the chart, or a moment, to play the video from there.")
     with video:
-        start = float(st.session_state.get(start_key, 0.0))
-        if session_view.annotated_video(stored, start) and start:
-            st.caption(f"From {clock.clock(start)}")
+        session_view.report_video(stored, viewer)
     with st.expander("Lesson markers"):
         marker_editor(stored, markers)
     if st.toggle("Show each face over time", help="One row per anonymous face"):

@@ -34,7 +34,7 @@ def running_app(
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "FER_DATA_DIR": str(data_dir), **(extra_env or {})}
     env.pop("FER_DATABASE_URL", None)
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port)]
     command += ["--server.headless", "true", "--server.address", address]
     if oidc_issuer:
         secrets = data_dir / "secrets.toml"

@@ -3,6 +3,7 @@ the charts, the video and the downloads."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,9 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from fer.app import access, charts, clock, moments, narrative, printable, report
+from fer.app import access, charts, clock, media_routes, moments, narrative, printable, report
+from fer.app.player import Seek, player
 from fer.app.resources import store
 from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV
+from fer.engine.video_io import browser_playable
 from fer.sessions.retention import delete_files
 from fer.sessions.store import StoredSession, data_dir
 
@@ -155,6 +158,63 @@ def face_strips(stored: StoredSession, markers: pd.DataFrame, key: str) -> None:
     st.caption("One row per anonymous face; grey: present but not read.")
 
 
+@st.cache_data(max_entries=64)
+def _playable(path: str, modified: float) -> bool:
+    return browser_playable(path)
+
+
+def playable_recording(stored: StoredSession) -> Path | None:
+    """The recording a session was made from, while it is kept and browsers play it as it is, else None."""
+    path = media_routes.kept_recording(stored, data_dir())
+    return path if path is not None and _playable(str(path), path.stat().st_mtime) else None
+
+
+def can_play(stored: StoredSession) -> bool:
+    """Whether the report has a video to play: the recording itself, or the annotated video."""
+    return playable_recording(stored) is not None or kept_video(stored) is not None
+
+
+def request_seek(stored: StoredSession, time_s: float) -> None:
+    """Ask the player to play from ``time_s`` (a moment or a bar clicked), once."""
+    seek = st.session_state.get(f"seek_{stored.id}")
+    st.session_state[f"seek_{stored.id}"] = Seek(float(time_s), (seek.nonce + 1) if seek else 1)
+
+
+def report_video(stored: StoredSession, viewer: Viewer) -> None:
+    """The recording with the faces drawn over it while it is kept and playable; else the annotated video while
+    it is kept (a recording browsers cannot play gets one); else why there is none."""
+    seek = st.session_state.get(f"seek_{stored.id}")
+    recording = playable_recording(stored)
+    if recording is None:
+        if annotated_video(stored, seek.time_s if seek else 0.0) and seek:
+            st.caption(f"From {clock.clock(seek.time_s)}")
+        return
+    token = _media_token(stored, viewer)
+    base = "/" + str(st.get_option("server.baseUrlPath") or "").strip("/")
+    base = base.rstrip("/")
+    player(
+        f"{base}/api/recording/{token}",
+        f"{base}/api/overlay/{token}",
+        seek=seek,
+        blur=bool(stored.settings.get("blur")),
+        key=f"player{stored.id}",
+    )
+    st.caption(
+        "Your recording, with the faces as the analysis read them: coloured boxes where read, grey where not."
+        + (" Every face is blurred, as this session asked." if stored.settings.get("blur") else "")
+    )
+
+
+def _media_token(stored: StoredSession, viewer: Viewer) -> str:
+    """This browser session's link token for the session, the same on every rerun (a new one would reload the
+    video) until it has less than an hour left."""
+    held = st.session_state.get(f"media_token_{stored.id}")
+    if held is None or held[1] - time.time() < 3600:
+        held = (media_routes.grant_for(stored.id, viewer.scope), time.time() + media_routes.LINK_LIFETIME_S)
+        st.session_state[f"media_token_{stored.id}"] = held
+    return held[0]
+
+
 def kept_video(stored: StoredSession) -> Path | None:
     """The session's annotated video while it is kept, else None."""
     folder = stored.artifacts(data_dir())
@@ -166,7 +226,10 @@ def annotated_video(stored: StoredSession, start_s: float = 0.0) -> bool:
     """The annotated video from ``start_s``, while it is kept; False (with a note) where there is none to play."""
     path = kept_video(stored)
     if path is None:
-        st.caption("The annotated video is no longer kept (deleted after the retention period) or was not made.")
+        if stored.source == "live":
+            st.caption("Live sessions keep no video: only their numbers are stored.")
+        else:
+            st.caption("The recording is no longer kept (deleted after the retention period).")
         return False
     if path.stat().st_size > MAX_PLAYED_VIDEO_BYTES:
         st.caption(

@@ -73,6 +73,32 @@ def capped_scale(info: VideoInfo, max_side: int | None) -> float:
     return max_side / longer if max_side and longer > max_side else 1.0
 
 
+# What every browser plays in a <video> element without the server re-encoding anything: MP4/MOV with H.264 (8-bit
+# 4:2:0), or WebM/MP4 with VP8, VP9 or AV1; sound in a codec browsers decode, or none.
+_PLAYABLE = {
+    "mov,mp4,m4a,3gp,3g2,mj2": {"h264", "vp9", "av1"},
+    "matroska,webm": {"vp8", "vp9", "av1"},
+}
+_PLAYABLE_PIXELS = {"yuv420p", "yuvj420p"}
+_PLAYABLE_SOUND = {"aac", "mp3", "opus", "vorbis"}
+
+
+def browser_playable(path: str | Path) -> bool:
+    """Whether browsers play this recording as it is (the report then plays it, with the boxes drawn over it)."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            codecs = _PLAYABLE.get(container.format.name, set())
+            video = container.streams.video[0] if container.streams.video else None
+            if video is None or video.codec_context is None or video.codec_context.name not in codecs:
+                return False
+            if video.codec_context.name == "h264" and video.codec_context.pix_fmt not in _PLAYABLE_PIXELS:
+                return False  # 10-bit or 4:2:2/4:4:4 H.264: browsers refuse it
+            sounds = [a.codec_context.name for a in container.streams.audio if a.codec_context is not None]
+            return all(name in _PLAYABLE_SOUND for name in sounds[:1])
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return False
+
+
 class FramePicker:
     """Which decoded frames an analysis takes: every ``every``-th, or with ``rate`` the first frame at or after each
     multiple of 1/``rate`` s (a grid anchored at 0 s, so time segments and a single pass pick the same frames, and

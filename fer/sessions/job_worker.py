@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from fer.engine.analyze import AnalysisCancelled, Progress
 from fer.engine.outputs import OutputError
-from fer.engine.video_io import VideoError
+from fer.engine.video_io import VideoError, browser_playable
 from fer.engine.workers import local_cores, ray_address
 from fer.sessions.jobs import MAX_ATTEMPTS, Job, JobQueue, JobTakenBackError
 from fer.sessions.store import DATA_DIR_ENV, DATABASE_URL_ENV, SessionStore
@@ -255,7 +255,8 @@ def drop_unused_upload(job: Job, queue: JobQueue, store: SessionStore, data_fold
 
 def run_job(job_id: int, worker: str, data_folder: Path, database_url: str, threads: int) -> None:
     """A job's process: analyse the upload and store the session, the job marked done in the same transaction;
-    or record why not. Exits with the worker: a job restarted elsewhere never runs twice."""
+    or record why not. Exits with the worker: a job restarted elsewhere never runs twice. A recording browsers play
+    as it is gets no annotated video: the report plays it with the boxes drawn over it (``fer.app.player``)."""
     from fer.engine.classifier import EmotionClassifier
     from fer.engine.pipeline import AnalysisSettings, settings_detector
     from fer.sessions.workflow import analyse_and_store
@@ -290,7 +291,7 @@ def run_job(job_id: int, worker: str, data_folder: Path, database_url: str, thre
             detector=settings_detector(settings, threads),
             source_name=job.source_name, source_sha256=job.source_sha256, on_progress=report, owner=job.owner,
             artifacts=data_folder / job.artifacts_dir, ray_address=ray_address(),
-            also=mark_done,
+            also=mark_done, write_video=not browser_playable(video),
         )  # fmt: skip
     except AnalysisCancelled:
         queue.mark_cancelled(job_id)  # if it was cancelled; if it was taken back, the worker that took it runs it

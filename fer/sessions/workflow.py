@@ -132,10 +132,12 @@ def analyse_and_store(
     artifacts: Path | None = None,
     ray_address: str | None = None,
     also: Callable[[sa.Connection, int], None] | None = None,
+    write_video: bool = True,
 ) -> tuple[int, SessionResult]:
     """Analyse ``video`` into ``artifacts`` (default: a new folder under ``data_folder/sessions``) and store the
     session (the folder relative to the data folder, so a moved data folder keeps working) with ``also`` in the
     same transaction; returns (id, result). With ``ray_address`` the analysis runs as time segments on Ray.
+    ``write_video`` False leaves out the annotated video (the report plays a browser-playable recording itself).
 
     A failed or cancelled analysis leaves nothing (a disk that fills up midway raises ``OutputError``, as one
     that cannot be written at the start does); an analysis whose storing fails keeps its files and raises
@@ -144,8 +146,8 @@ def analyse_and_store(
     artifacts = artifacts or new_artifacts_dir(data_folder)
     try:
         result = analyze_recording(
-            video, artifacts, settings, on_progress=on_progress, classifier=classifier, detector=detector,
-            ray_address=ray_address,
+            video, artifacts, settings, write_video=write_video, on_progress=on_progress, classifier=classifier,
+            detector=detector, ray_address=ray_address,
         )  # fmt: skip
     except BaseException as error:
         shutil.rmtree(artifacts, ignore_errors=True)

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fer.app.model_card import PROFILE_METRICS, shipped_model_summary
+from fer.engine.pipeline import AnalysisSettings
 from fer.sessions.jobs import JobQueue
 from fer.sessions.store import SessionStore
 
@@ -305,3 +306,20 @@ def test_a_damaged_database_is_an_error_message_on_every_page(
         assert not app.success and not app.get("vega_lite_chart"), page
     assert len(list(data_folder.glob("sessions/*/annotated.mp4"))) == 2  # the stored sessions' files are untouched
     _open_store.clear()
+
+
+def test_analyse_queues_the_readings_per_second_chosen(data_folder: Path, face_clip: Path) -> None:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    app.switch_page("pages/analyse.py").run()
+    (rate,) = [box for box in app.selectbox if box.label == "Readings per second"]
+    assert rate.value == AnalysisSettings().rate == 8.0  # the default: a few readings a second, a lesson in minutes
+    rate.set_value(None)  # "Every frame (slowest)"
+    app.file_uploader[0].set_value(("maths.mp4", face_clip.read_bytes(), "video/mp4"))
+    app.run()
+    app.button[0].click()
+    app.run()
+    assert not app.exception
+    (job,) = JobQueue(SessionStore().engine).listed(None)
+    settings = AnalysisSettings.from_dict(job.settings)
+    assert settings.rate is None and settings.every == 1
+    _wait_for_jobs()

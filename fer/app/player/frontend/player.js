@@ -1,0 +1,207 @@
+// The report's player: the teacher's own recording in a <video>, and on a canvas over it the faces the analysis
+// read at that moment (boxes and plates in the expression's colour, thin grey boxes for faces not read, every face
+// blurred when the session asked for it). Plain JavaScript speaking Streamlit's component messages: nothing to
+// build, nothing fetched from elsewhere. The boxes come once from the app's overlay route; the page sends only
+// small arguments (links, a seek request), so a rerun never resends a lesson's boxes.
+"use strict";
+
+const video = document.getElementById("video");
+const canvas = document.getElementById("overlay");
+const note = document.getElementById("note");
+const context = canvas.getContext("2d");
+const tiny = document.createElement("canvas"); // a face shrunk to 6x6 px: blurring starts from a pixelated copy
+tiny.width = tiny.height = 6;
+
+const HOLD_S = 1.0; // boxes of an analysed frame stay this long at most (a face gone stays gone)
+const MIN_PLATE_PX = 24; // smaller faces get a marker, not a plate many times their size
+
+let args = {};
+let overlay = null;
+let shownRecording = null;
+let shownOverlay = null;
+let seekNonce = null;
+
+function send(type, extra) {
+  window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type: type }, extra || {}), "*");
+}
+
+function fitHeight() {
+  send("streamlit:setFrameHeight", { height: Math.ceil(document.body.getBoundingClientRect().height) + 2 });
+}
+
+window.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "streamlit:render") {
+    render(event.data.args || {});
+  }
+});
+
+function render(newArgs) {
+  args = newArgs;
+  if (args.recording !== shownRecording) {
+    shownRecording = args.recording;
+    video.src = args.recording;
+  }
+  if (args.overlay !== shownOverlay) {
+    shownOverlay = args.overlay;
+    overlay = null;
+    fetch(args.overlay, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (data) { overlay = data; video.dataset.faceFrames = String(data.times.length); draw(); })
+      .catch(function () { note.textContent = "The face boxes could not be loaded; the recording plays without them."; });
+  }
+  if (args.seek && args.seek.nonce !== seekNonce) {
+    seekNonce = args.seek.nonce;
+    const seek = args.seek;
+    const go = function () {
+      video.currentTime = seek.time_s;
+      if (seek.play) {
+        video.play().catch(function () { /* the browser wants a click first: the video waits at the moment */ });
+      }
+    };
+    if (video.readyState >= 1) { go(); } else { video.addEventListener("loadedmetadata", go, { once: true }); }
+  }
+  note.textContent = args.note || "";
+  fitHeight();
+  draw();
+}
+
+function frameBefore(timeS) {
+  // the last analysed frame at or before timeS (binary search), or -1
+  const times = overlay.times;
+  let low = 0;
+  let high = times.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (times[middle] <= timeS + 1e-3) { found = middle; low = middle + 1; } else { high = middle - 1; }
+  }
+  return found;
+}
+
+function facesOf(frame) {
+  // [track, x, y, w, h, label, confidence] for each face of an analysed frame
+  const faces = [];
+  for (let row = overlay.starts[frame]; row < overlay.starts[frame + 1]; row++) {
+    faces.push(overlay.rows.slice(row * 7, row * 7 + 7));
+  }
+  return faces;
+}
+
+function facesAt(timeS) {
+  // the faces at timeS: each box moved part of the way to where the same face is in the next analysed frame
+  const frame = frameBefore(timeS);
+  if (frame < 0 || timeS - overlay.times[frame] > HOLD_S) { return []; }
+  const faces = facesOf(frame);
+  const next = frame + 1 < overlay.times.length ? frame + 1 : -1;
+  if (next < 0 || overlay.times[next] - overlay.times[frame] > HOLD_S) { return faces; }
+  const share = (timeS - overlay.times[frame]) / (overlay.times[next] - overlay.times[frame]);
+  const later = new Map(facesOf(next).map(function (face) { return [face[0], face]; }));
+  return faces.map(function (face) {
+    const then = later.get(face[0]);
+    if (!then) { return face; }
+    const moved = face.slice();
+    for (let k = 1; k <= 4; k++) { moved[k] = face[k] + (then[k] - face[k]) * share; }
+    return moved;
+  });
+}
+
+function draw() {
+  const ratio = window.devicePixelRatio || 1;
+  const width = video.clientWidth;
+  const height = video.clientHeight;
+  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.style.width = width + "px";
+    canvas.style.height = height + "px";
+  }
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  context.clearRect(0, 0, width, height);
+  if (!overlay || !video.videoWidth) { return; }
+  // where the picture sits inside the element (letterboxed, as <video> shows it)
+  const scale = Math.min(width / video.videoWidth, height / video.videoHeight);
+  const left = (width - video.videoWidth * scale) / 2;
+  const top = (height - video.videoHeight * scale) / 2;
+  const faces = facesAt(video.currentTime);
+  if (args.blur) {
+    faces.forEach(function (face) { blurFace(face, scale, left, top); });
+  }
+  const plates = [];
+  faces.forEach(function (face) { drawFace(face, scale, left, top, plates); });
+  canvas.dataset.faces = String(faces.length); // what the browser test reads beside the screenshot
+}
+
+function blurFace(face, scale, left, top) {
+  // the face's square grown by a quarter per side, pixelated then blurred, as in exported videos
+  const side = Math.max(face[3], face[4]) * 1.5;
+  const sourceX = face[1] + face[3] / 2 - side / 2;
+  const sourceY = face[2] + face[4] / 2 - side / 2;
+  const tinyContext = tiny.getContext("2d");
+  tinyContext.drawImage(video, sourceX, sourceY, side, side, 0, 0, 6, 6);
+  const x = left + sourceX * scale;
+  const y = top + sourceY * scale;
+  const shown = side * scale;
+  context.save();
+  context.beginPath();
+  context.rect(x, y, shown, shown);
+  context.clip();
+  context.filter = "blur(" + Math.max(2, shown / 10) + "px)";
+  context.imageSmoothingEnabled = true;
+  context.drawImage(tiny, 0, 0, 6, 6, x - shown * 0.1, y - shown * 0.1, shown * 1.2, shown * 1.2);
+  context.restore();
+}
+
+function drawFace(face, scale, left, top, plates) {
+  const x = left + face[1] * scale;
+  const y = top + face[2] * scale;
+  const w = face[3] * scale;
+  const h = face[4] * scale;
+  const label = face[5];
+  if (label < 0) { // not read: a face present, without a guess
+    context.strokeStyle = args.unread_color;
+    context.lineWidth = 1;
+    context.strokeRect(x, y, w, h);
+    return;
+  }
+  const name = overlay.classes[label];
+  const color = args.colors[name];
+  context.strokeStyle = color;
+  context.lineWidth = w >= MIN_PLATE_PX ? 2 : 1;
+  context.strokeRect(x, y, w, h);
+  const text = "#" + face[0] + " " + name + " " + (face[6] / 100).toFixed(2);
+  const size = Math.max(10, Math.min(14, w / 9));
+  context.font = size + "px sans-serif";
+  const plateW = context.measureText(text).width + 4;
+  const plateH = size + 4;
+  const place = [y - plateH, y, y + h].map(function (plateTop) { return [x, plateTop, x + plateW, plateTop + plateH]; })
+    .find(function (p) { return p[1] >= 0 && !plates.some(function (o) { return p[0] < o[2] && o[0] < p[2] && p[1] < o[3] && o[1] < p[3]; }); });
+  if (w < MIN_PLATE_PX || !place) {
+    context.fillStyle = color;
+    context.beginPath();
+    context.arc(x + 4, y + 4, Math.max(2, Math.min(6, w / 6)), 0, 2 * Math.PI);
+    context.fill();
+    return;
+  }
+  plates.push(place);
+  context.fillStyle = color;
+  context.fillRect(place[0], place[1], plateW, plateH);
+  context.fillStyle = luminance(color) > 0.55 ? "#000" : "#fff";
+  context.textBaseline = "top";
+  context.fillText(text, place[0] + 2, place[1] + 2);
+}
+
+function luminance(hex) {
+  const value = parseInt(hex.slice(1), 16);
+  return (0.299 * (value >> 16) + 0.587 * ((value >> 8) & 255) + 0.114 * (value & 255)) / 255;
+}
+
+function onEveryFrame() {
+  draw();
+  video.requestVideoFrameCallback(onEveryFrame);
+}
+
+if (video.requestVideoFrameCallback) { video.requestVideoFrameCallback(onEveryFrame); }
+["seeked", "timeupdate", "loadeddata", "pause"].forEach(function (name) { video.addEventListener(name, draw); });
+new ResizeObserver(function () { fitHeight(); draw(); }).observe(document.body); // the video's size is known late
+window.addEventListener("resize", draw);
+send("streamlit:componentReady", { apiVersion: 1 });
