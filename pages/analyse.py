@@ -22,6 +22,13 @@ st.caption(
     "retention period (see Home)."
 )
 
+# what the teacher picks -> AnalysisSettings.rate (None: every frame)
+RATES = {
+    f"{DEFAULT_RATE:g} a second (recommended: a whole lesson in minutes)": DEFAULT_RATE,
+    "4 a second (faster)": 4.0,
+    "15 a second": 15.0,
+    "Every frame (slowest)": None,
+}
 uploaded = st.file_uploader(
     "Recording",
     type=list(VIDEO_TYPES),
@@ -30,17 +37,14 @@ uploaded = st.file_uploader(
 )
 name = st.text_input("Session name", value=Path(uploaded.name).stem if uploaded else "", max_chars=MAX_NAME)
 with st.expander("Options"):
-    rate = st.selectbox(
-        "Readings per second",
-        [DEFAULT_RATE, 4.0, 15.0, None],
-        format_func=lambda r: (
-            "Every frame (slowest)"
-            if r is None
-            else f"{r:g} a second" + (" (recommended: a whole lesson in minutes)" if r == DEFAULT_RATE else "")
-        ),
-        help="How many frames of each second are analysed. A lesson report needs a few readings a second per face; "
-        "more take longer and change its numbers little.",
-    )
+    rate = RATES[
+        st.selectbox(
+            "Readings per second",
+            list(RATES),
+            help="How many frames of each second are analysed. A lesson report needs a few readings a second per "
+            "face; more take longer and change its numbers little.",
+        )
+    ]
     threshold = st.slider("Face detection threshold", min_value=0.1, max_value=0.9, value=0.3, step=0.05)
     detect_every = st.number_input(
         "Run the face detector on every K-th analysed frame (faces are tracked in between)",

@@ -82,6 +82,7 @@ def single(stored: StoredSession) -> None:
         "text/html",
     )
     session_view.downloads(stored, extra=[printable])
+    session_view.annotated_video_request(stored, viewer)
     with st.expander("Rename or delete this session"):
         manage(stored)
 

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from fer.app import access, charts, clock, media_routes, moments, narrative, printable, report
+from fer.app import access, charts, clock, job_list, media_routes, moments, narrative, printable, report
 from fer.app.player import Seek, player
 from fer.app.resources import store
 from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV
 from fer.engine.video_io import browser_playable
+from fer.sessions.render_jobs import active_render, request_render
 from fer.sessions.retention import delete_files
 from fer.sessions.store import StoredSession, data_dir
 
@@ -269,6 +270,27 @@ def downloads(stored: StoredSession, extra: list[tuple[str, object, str, str]] =
         )
     if not kept:
         st.caption("The annotated video and exports are no longer kept; the numbers above stay until deleted.")
+
+
+def annotated_video_request(stored: StoredSession, viewer: Viewer) -> None:
+    """Without an annotated video but with the recording kept: a button that has one made in the background."""
+    recording = media_routes.kept_recording(stored, data_dir())
+    if kept_video(stored) is not None or recording is None:
+        return
+    queue = job_list.queue()
+    if active_render(queue, stored.id) is not None:
+        st.caption("The annotated video is being made: it is in the list of analyses, and here once done.")
+        return
+    blurred = bool(stored.settings.get("blur"))
+    label = "Make the annotated video (MP4 with sound" + (", every face blurred)" if blurred else ")")
+    help_text = (
+        "Your recording with the faces drawn on every frame, made in the background (you may close the tab); "
+        "it appears here when done and is kept as long as the recording."
+    )
+    if st.button(label, key=f"render{stored.id}", help=help_text):
+        request_render(queue, stored, recording, data_dir(), viewer.owner)
+        job_list.ensure_worker()
+        st.rerun()
 
 
 def _stem(stored: StoredSession) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fer.engine.aggregate import SessionAggregator
@@ -31,6 +32,7 @@ from fer.engine.outputs import (
     write_timeline_csv,
 )
 from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer, FrameResult
+from fer.engine.render import BLUR_BOXES_CSV, BlurBoxesCsv
 from fer.engine.video_io import Frame, H264Writer, VideoInfo, VideoReader, capped_scale
 
 
@@ -217,6 +219,7 @@ def finish_session(
         write_timeline_csv(timeline, staging / TIMELINE_CSV)
         write_summary_json(summary, staging / SUMMARY_JSON)
         names = [DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON] + ([ANNOTATED_VIDEO] if write_video else [])
+        names += [BLUR_BOXES_CSV] if (staging / BLUR_BOXES_CSV).is_file() else []
         outputs = {name: out_dir / name for name in names}
     return SessionResult(
         source=str(path),
@@ -257,6 +260,8 @@ def _frame_sinks(
         return
     with ExitStack() as stack:
         rows = DetectionsCsv(stack.enter_context((staging / DETECTIONS_CSV).open("w", newline="")))
+        # with blurring asked for, every box the detector saw is kept, so a video made later hides every face
+        hidden = BlurBoxesCsv(stack.enter_context((staging / BLUR_BOXES_CSV).open("w", newline=""))) if blur else None
         encode = None
         writer = None
         if write_video:
@@ -272,6 +277,8 @@ def _frame_sinks(
 
         def sink(frame: Frame, result: FrameResult) -> None:
             rows.write(frame.index, frame.time_s, result.faces, frame.scale)
+            if hidden is not None:
+                hidden.write(frame.time_s, np.vstack([result.faces.xyxy, result.detected.xyxy]), frame.scale)
             if encode is not None:
                 encode((frame.image, result.faces, result.detected.xyxy, frame.time_s))
 

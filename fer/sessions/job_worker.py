@@ -259,12 +259,16 @@ def run_job(job_id: int, worker: str, data_folder: Path, database_url: str, thre
     as it is gets no annotated video: the report plays it with the boxes drawn over it (``fer.app.player``)."""
     from fer.engine.classifier import EmotionClassifier
     from fer.engine.pipeline import AnalysisSettings, settings_detector
+    from fer.sessions.render_jobs import is_render, run_render
     from fer.sessions.workflow import analyse_and_store
 
     _exit_with_parent()
     store = SessionStore(database_url)
     queue = JobQueue(store.engine)
     job = queue.get(job_id)
+    if is_render(job):
+        run_render(job, worker, store, queue, data_folder)
+        return
     settings = AnalysisSettings.from_dict(job.settings)
     reported = [0.0]
 

@@ -322,3 +322,23 @@ def test_a_rate_picks_the_first_frame_at_or_after_each_slot_and_segments_pick_th
     assert [t for i, t in enumerate(times) if t >= 1.5 and later.takes(i, t)] == [t for t in picked if t >= 1.5]
     assert sum(FramePicker(rate=60.0, fps=30.0).takes(i, t) for i, t in enumerate(times)) == 90  # above: all
     assert [i for i in range(9) if FramePicker(every=3).takes(i, 0.0)] == [0, 3, 6]
+
+
+def test_browsers_play_h264_in_mp4_but_not_other_codecs_or_containers(tmp_path: Path) -> None:
+    from fer.engine.video_io import browser_playable
+
+    def clip(name: str, codec: str, pix_fmt: str = "yuv420p") -> Path:
+        path = tmp_path / name
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream(codec, rate=10)
+            stream.width, stream.height, stream.pix_fmt = 64, 48, pix_fmt
+            for _ in range(3):
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "bgr24")))
+            container.mux(stream.encode(None))
+        return path
+
+    assert browser_playable(clip("lesson.mp4", "libx264"))
+    assert not browser_playable(clip("lesson.avi", "mpeg4"))  # MPEG-4 Part 2 in AVI: an annotated copy is made
+    assert not browser_playable(clip("lesson.mkv", "libx264"))  # Matroska is WebM's only with VP8/VP9/AV1
+    assert not browser_playable(clip("ten_bit.mp4", "libx264", "yuv420p10le"))
+    assert not browser_playable(tmp_path / "missing.mp4")

@@ -61,12 +61,24 @@ def _open_report_when_done(page, name: str, timeout_ms: int = 300_000) -> None:
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
 
 
-def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page) -> None:
+def _player_video(page):
+    """The report's player: the recording itself, in the component's frame, once it knows its length."""
+    video = page.frame_locator("iframe[title='fer.app.player.fer_player']").locator("video")
+    video.wait_for(timeout=60_000)
+    video.scroll_into_view_if_needed()
+    video.evaluate("v => new Promise(r => v.readyState >= 2 ? r() : v.addEventListener('loadeddata', r, {once: true}))")
+    return video
+
+
+def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page, tmp_path: Path) -> None:
+    from tests.conftest import write_face_clip
+
     page.goto(f"{app_url}/analyse")  # a deep link as the server's very first request
     page.get_by_text("Recording").first.wait_for(timeout=60_000)
     sidebar = page.locator("[data-testid='stSidebarNav']")
     assert sidebar.get_by_text("Analyse a video").count() == 1  # app.py's menu, not the pages/ folder's
-    _queue(page, app_url, VIDEOS / "computer_lab.mp4")
+    # a minute long: at 8 readings a second a shared clip is analysed before the list shows its pace
+    _queue(page, app_url, write_face_clip(tmp_path / "long_lesson.mp4", frames=900, fps=15.0))
     page.get_by_text(" analysed, about ", exact=False).first.wait_for(timeout=120_000)  # the list follows it
     page.get_by_role("button", name="Cancel").click()
     page.get_by_text("Cancelled; nothing was stored.").wait_for(timeout=60_000)
@@ -97,15 +109,11 @@ def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page
     page.screenshot(path=str(SCREENSHOTS / "analyse.png"), full_page=True)
     _open_report_when_done(page, "smiling_woman")
 
-    video = page.locator("video").first
-    video.scroll_into_view_if_needed()
-    page.wait_for_function(
-        "() => document.querySelector('video') && document.querySelector('video').readyState >= 1", timeout=60_000
-    )
+    video = _player_video(page)  # the uploaded recording itself, the faces drawn over it
     duration = video.evaluate("v => v.duration")
     assert duration == pytest.approx(4.6, abs=0.3)
     video.evaluate("v => { v.muted = true; return v.play(); }")
-    page.wait_for_function("() => document.querySelector('video').currentTime > 0.5", timeout=30_000)
+    video.evaluate("v => new Promise(r => { const t = () => v.currentTime > 0.5 ? r() : setTimeout(t, 100); t(); })")
     charts = page.locator("[data-testid='stVegaLiteChart']")
     assert charts.count() == 2  # the expressions over time, the faces present below
     assert page.get_by_text("of the face time", exact=False).count() >= 1
@@ -129,12 +137,12 @@ def test_faces_too_small_to_read_are_shown_as_present_and_never_given_an_express
     page.get_by_text("None of the faces could be read", exact=False).first.wait_for(timeout=60_000)
     assert page.get_by_text("Not read: too small.", exact=True).count() == 1
     assert page.get_by_text("px across", exact=False).count() >= 1  # the warning says why and what to do
-    video = page.locator("video").first
-    video.scroll_into_view_if_needed()
-    page.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=60_000)
-    video.evaluate("v => { v.currentTime = 2.0; }")
-    page.wait_for_timeout(1000)
-    video.screenshot(path=str(SCREENSHOTS / "analyse_unread_face.png"))
+    video = _player_video(page)
+    video.evaluate("v => new Promise(r => { v.addEventListener('seeked', r, {once: true}); v.currentTime = 2.0; })")
+    page.wait_for_timeout(500)
+    frame = page.frame_locator("iframe[title='fer.app.player.fer_player']")
+    assert frame.locator("canvas").get_attribute("data-faces") == "1"  # present: a thin grey box, no expression
+    frame.locator("#stage").screenshot(path=str(SCREENSHOTS / "analyse_unread_face.png"))
 
 
 def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> Path:

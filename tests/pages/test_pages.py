@@ -128,7 +128,9 @@ def test_reports_lists_renders_and_deletes_a_session(data_folder: Path, face_cli
     assert "Maths, period 2" in app.multiselect[0].format_func(app.multiselect[0].value[0])
     assert len(app.get("vega_lite_chart")) == 2  # the expressions over time, the faces present below
     assert any(m.value.replace("\\", "").startswith("This 0:02 recording showed 1 face") for m in app.markdown)
-    assert len(app.get("video")) == 1 and len(app.get("download_button")) == 5
+    assert len(app.get("component_instance")) == 1  # the player: the recording itself, the faces drawn over it
+    assert len(app.get("download_button")) == 4  # detections, timeline, summary, printable: no video encoded
+    assert any(b.label.startswith("Make the annotated video") for b in app.button)  # made when asked for
     (stored,) = SessionStore().list()
     assert stored.artifacts(data_folder).is_dir() and list((data_folder / "uploads").iterdir())
     next(b for b in app.button if b.label == "Delete this session").click()
@@ -304,7 +306,7 @@ def test_a_damaged_database_is_an_error_message_on_every_page(
         assert any(said in message for said in reason[how]) and "restore sessions.db from a backup" in message, page
         assert "SELECT" not in message and str(data_folder) not in message, page  # no SQL, no server path
         assert not app.success and not app.get("vega_lite_chart"), page
-    assert len(list(data_folder.glob("sessions/*/annotated.mp4"))) == 2  # the stored sessions' files are untouched
+    assert len(list(data_folder.glob("sessions/*/detections.csv"))) == 2  # the stored sessions' files are untouched
     _open_store.clear()
 
 
@@ -312,8 +314,8 @@ def test_analyse_queues_the_readings_per_second_chosen(data_folder: Path, face_c
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
     app.switch_page("pages/analyse.py").run()
     (rate,) = [box for box in app.selectbox if box.label == "Readings per second"]
-    assert rate.value == AnalysisSettings().rate == 8.0  # the default: a few readings a second, a lesson in minutes
-    rate.set_value(None)  # "Every frame (slowest)"
+    assert rate.value.startswith("8 a second") and AnalysisSettings().rate == 8.0  # the default: a lesson in minutes
+    rate.set_value("Every frame (slowest)")
     app.file_uploader[0].set_value(("maths.mp4", face_clip.read_bytes(), "video/mp4"))
     app.run()
     app.button[0].click()
