@@ -1,7 +1,7 @@
 """Lesson-scale speed: a whole lesson built from the shared clips, analysed before and after a change, alternating.
 
     git worktree add /tmp/before <rev>
-    python bench/lesson.py /tmp/before . --height 1080 --minutes 3 --rounds 2 [-- extra fer analyze args]
+    python bench/lesson.py /tmp/before . --height 1080 --minutes 3 --rounds 2 [--args "--profile accurate"]
     python bench/lesson.py . . --height 720 --after-args "--every 1"      # two settings in one checkout
 
 The lesson is the six clips of ``../shared/videos`` one after the other, letterboxed to 16:9 at ``--height``,
@@ -167,12 +167,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--before-args", default="", help="arguments for the 'before' runs only")
     parser.add_argument("--after-args", default="", help="arguments for the 'after' runs only")
-    parser.add_argument("extra", nargs="*", help="arguments for fer analyze on both sides (after --)")
+    parser.add_argument("--args", default="", help="arguments for fer analyze on both sides")
     args = parser.parse_args()
     lesson = build_lesson(args.videos, args.height, args.minutes)
     sides = {
-        "before": (args.before.resolve(), [*args.extra, *shlex.split(args.before_args)]),
-        "after": (args.after.resolve(), [*args.extra, *shlex.split(args.after_args)]),
+        "before": (args.before.resolve(), shlex.split(args.args) + shlex.split(args.before_args)),
+        "after": (args.after.resolve(), shlex.split(args.args) + shlex.split(args.after_args)),
     }
     runs: dict[str, list[dict]] = {name: [] for name in sides}
     for _ in range(args.rounds):

@@ -6,11 +6,13 @@
         [--lesson bench/out/lesson_720p_3min.mp4]
 
 The reference is ``fer analyze --every 1`` (every frame, the detector every 3rd at full resolution) in
-``--reference-tree`` (default: this checkout); each candidate is ``fer analyze`` with its arguments here. For each
-clip of ``../shared/videos`` (and lessons built by bench/lesson.py, if given) and each candidate, printed: the
-largest difference of a group's share (positive, neutral, surprise, negative) in any minute, in percentage points;
-the difference of the mean number of faces present per second (face recall, %); of the share of face time read
-(points); the tracks found; and the analysis time in the summary.
+``--reference-tree`` (default: this checkout; there add ``--reference-args "--every 1 --full-detect-every 0"``
+for whole-frame looks only, to see what the rate and the face-following detection change on their own); each
+candidate is ``fer analyze`` with its arguments here. For each clip of ``../shared/videos`` (and lessons built by
+bench/lesson.py, if given) and each candidate, printed: the largest difference of a group's share (positive,
+neutral, surprise, negative) in any minute, in percentage points; the difference of the mean number of faces
+present per second (face recall, %); of the share of face time read (points); the tracks found; and the analysis
+time in the summary.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def main() -> None:
     parser.add_argument("--videos", type=Path, default=ROOT.parent / "shared" / "videos")
     parser.add_argument("--lesson", type=Path, action="append", default=[])
     parser.add_argument("--reference-tree", type=Path, default=ROOT)
+    parser.add_argument("--reference-args", default=REFERENCE, help=f"fer analyze arguments (default {REFERENCE!r})")
     parser.add_argument("--candidate", action="append", help="fer analyze arguments, e.g. '--rate 8' (default: none)")
     parser.add_argument("--profile", default="accurate")
     args = parser.parse_args()
@@ -80,7 +83,7 @@ def main() -> None:
     profile = f" --profile {args.profile}"
     print("clip | setting | max group diff/min (pp) | faces/s diff (%) | read share diff (pp) | tracks | seconds")
     for clip in clips:
-        base = measure(args.reference_tree, clip, REFERENCE + profile)
+        base = measure(args.reference_tree, clip, args.reference_args + profile)
         print(f"{clip.name} | reference, full rate | 0 | 0 | 0 | {base['tracks']} | {base['seconds']:.1f}")
         for arguments in candidates:
             got = measure(ROOT, clip, arguments + profile)

@@ -3,8 +3,9 @@
 CenterFace on a whole 1080p frame costs about 180 ms on two cores, and a lesson needs a detection round a few
 times a second to keep every face's box on the face. Between two rounds the faces are where the tracker says,
 give or take a fraction of a second's motion. So a frame is looked at whole only every ``full_every_s`` seconds
-(that finds new faces; the tracker carries them in between), and the rounds between look only at a window around
-each tracked face, ``window_sides`` face sides across, windows of a size batched into one network run.
+(that finds new faces; the tracker carries them in between; after a cut to another picture the next round is
+one too), and the rounds between look only at a window around each tracked face, ``window_sides`` face sides
+across, windows of a size batched into one network run.
 
 Windows are cut on the network's 32 px grid, so the network sees each face as in a whole-frame look: measured
 on the shared clips (277 faces, windows 3 sides across, halving included), boxes then differ from the whole-frame
@@ -50,6 +51,10 @@ class FaceFollowingDetector:
     def reset(self) -> None:
         self._last_full_s: float | None = None
         self.full = True
+
+    def look_whole(self) -> None:
+        """Make the next round a whole-frame look (the picture changed: a cut, a jump)."""
+        self._last_full_s = None
 
     def detect(self, frame: np.ndarray, time_s: float, around: np.ndarray) -> Detections:
         self.full = self._last_full_s is None or time_s - self._last_full_s >= self.config.full_every_s

@@ -151,9 +151,12 @@ class FrameAnalyzer:
         self._detected = Detections()
 
     def process(self, image: np.ndarray, time_s: float) -> FrameResult:
+        self.tracker.shift(self.camera.update(image))
+        if self.camera.changed and self.following is not None:
+            self.following.look_whole()  # a cut or a jump: the faces may all be new
+            self._frames = 0  # and detect on this frame
         detecting = self._frames % self.settings.detect_every == 0
         self._frames += 1
-        self.tracker.shift(self.camera.update(image))
         if detecting:
             started = time.perf_counter()
             if self.following is not None:

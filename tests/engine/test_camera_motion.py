@@ -27,3 +27,13 @@ def test_a_cut_to_another_scene_gives_no_shift() -> None:
     assert not motion.update(noise).any()
     motion.reset()
     assert not motion.update(noise).any()
+
+
+def test_a_cut_is_told_apart_from_a_pan() -> None:
+    scene = cv2.resize(portrait(), (640, 360))
+    motion = CameraMotion()
+    motion.update(scene)
+    motion.update(_shifted(scene, 8, 4))
+    assert not motion.changed  # the same picture, moved
+    motion.update(np.random.default_rng(1).integers(0, 256, (360, 640, 3), dtype=np.uint8))
+    assert motion.changed  # another picture: what was known of the faces no longer holds
