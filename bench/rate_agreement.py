@@ -27,18 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from lesson import CLIPS  # the shared clips, as the lesson is built from them
 
 from fer.app.report import GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIPS = (
-    "computer_lab.mp4",
-    "lecture_teacher.mp4",
-    "office_colleagues.mp4",
-    "school_closeup.mp4",
-    "smiling_woman.mp4",
-    "video_call.mp4",
-)
 REFERENCE = "--every 1"
 
 

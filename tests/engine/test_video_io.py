@@ -342,3 +342,26 @@ def test_browsers_play_h264_in_mp4_but_not_other_codecs_or_containers(tmp_path: 
     assert not browser_playable(clip("lesson.mkv", "libx264"))  # Matroska is WebM's only with VP8/VP9/AV1
     assert not browser_playable(clip("ten_bit.mp4", "libx264", "yuv420p10le"))
     assert not browser_playable(tmp_path / "missing.mp4")
+
+
+def test_skipping_unreferenced_frames_decodes_fewer_and_keeps_their_times(tmp_path: Path) -> None:
+    from fer.engine.video_io import FramePicker
+
+    path = tmp_path / "b_frames.mp4"
+    with av.open(str(path), "w") as container:  # x264's defaults: B-frames, as phones and recorders write
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for i in range(90):
+            image = np.full((96, 160, 3), (i * 7) % 255, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode(None))
+    with VideoReader(path) as video:
+        every = [f.time_s for f in video.frames()]
+    with VideoReader(path) as video:
+        video.skip_unreferenced_frames()
+        decoded = [f.time_s for f in video.frames()]
+    assert len(every) == 90 and 0 < len(decoded) < 60  # B-frames were not decoded at all
+    assert set(np.round(decoded, 3)) <= set(np.round(every, 3))  # the rest keep their own timestamps
+    picker = FramePicker(rate=8.0, fps=30.0)
+    picked = [t for i, t in enumerate(decoded) if picker.takes(i, t)]
+    assert 20 <= len(picked) <= 24 and max(np.diff(picked)) < 0.2  # about 8 a second still
