@@ -191,11 +191,9 @@ def report_video(stored: StoredSession, viewer: Viewer) -> None:
             st.caption(f"From {clock.clock(seek.time_s)}")
         return
     token = _media_token(stored, viewer)
-    base = "/" + str(st.get_option("server.baseUrlPath") or "").strip("/")
-    base = base.rstrip("/")
     player(
-        f"{base}/api/recording/{token}",
-        f"{base}/api/overlay/{token}",
+        f"/api/recording/{token}",  # st.App serves its own routes at the root, whatever server.baseUrlPath says
+        f"/api/overlay/{token}",
         seek=seek,
         blur=bool(stored.settings.get("blur")),
         key=f"player{stored.id}",

@@ -37,6 +37,7 @@ from fer.engine.classifier import EmotionClassifier
 from fer.engine.detections import Detections, box_iou
 from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, DetectionsCsv, staged_outputs
 from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer, settings_detector
+from fer.engine.render import BLUR_BOXES_CSV, BlurBoxesCsv
 from fer.engine.video_io import H264Writer, VideoReader, join_mp4
 from fer.engine.workers import Pending, Workers, local_cores, open_workers
 from fer.engine.workers import ray_address as ray_address_of
@@ -177,7 +178,7 @@ def analyze_in_segments(
         analysed = follow.wait(pool.submit(_analyse, calls), phase=0)
         carried = continued_tracks(analysed)
         aggregator = SessionAggregator(settings.bin_s, settings.sample_interval_s(info.fps))
-        mapping, static = _aggregate(analysed, carried, aggregator, staging)
+        mapping, static = _aggregate(analysed, carried, aggregator, staging, settings.blur)
         sound_warnings: list[str] = []
         if staging is not None and write_video:
             fps = 1 / settings.sample_interval_s(info.fps)
@@ -247,20 +248,24 @@ def _aggregate(
     carried: list[dict[int, int]],
     aggregator: SessionAggregator,
     staging: Path | None,
+    blur: bool = False,
 ) -> tuple[list[dict[int, int]], set[int]]:
-    """Every frame in time order into the aggregator (and detections.csv) under session-wide track ids; returns
-    each segment's id mapping and the static ids (tracks flagged static in every segment they are in)."""
+    """Every frame in time order into the aggregator (and detections.csv, and with ``blur`` every detection box into
+    blur_boxes.csv, as a single pass keeps them) under session-wide track ids; returns each segment's id mapping
+    and the static ids (tracks flagged static in every segment they are in)."""
     mappings: list[dict[int, int]] = []
     seen_in: dict[int, int] = {}  # segments each track is in
     flagged_in: dict[int, int] = {}  # segments whose static-face check flagged it
     next_id = 1
     with ExitStack() as stack:
-        rows = None
+        rows = hidden = None
         if staging is not None:
             rows = DetectionsCsv(stack.enter_context((staging / DETECTIONS_CSV).open("w", newline="")))
+            if blur:
+                hidden = BlurBoxesCsv(stack.enter_context((staging / BLUR_BOXES_CSV).open("w", newline="")))
         for k, part in enumerate(analysed):
             mapping: dict[int, int] = {}
-            for index, time_s, scale, faces, _detected, quality in _records(part.rows):
+            for index, time_s, scale, faces, detected, quality in _records(part.rows):
                 for local in faces.track_id.tolist():
                     if local not in mapping:
                         earlier = carried[k].get(local)
@@ -272,6 +277,8 @@ def _aggregate(
                 aggregator.add(faces, time_s, quality)
                 if rows is not None:
                     rows.write(index, time_s, faces, scale)
+                if hidden is not None:
+                    hidden.write(time_s, np.vstack([faces.xyxy, detected]), scale)
             for local, track in mapping.items():
                 seen_in[track] = seen_in.get(track, 0) + 1
                 flagged_in[track] = flagged_in.get(track, 0) + (local in part.static_ids)

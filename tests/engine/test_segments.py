@@ -140,3 +140,18 @@ def test_progress_only_moves_forward_through_analysing_and_rendering(crossing_cl
     fractions = [fraction for fraction, _ in seen]
     assert fractions == sorted(fractions) and 0 < fractions[-1] <= 1
     assert [frames for _, frames in seen] == sorted(frames for _, frames in seen)
+
+
+def test_segments_keep_the_detection_boxes_a_blurred_video_needs_as_a_single_pass_does(
+    crossing_clip: Path, tmp_path: Path
+) -> None:
+    from fer.engine.render import BLUR_BOXES_CSV
+
+    settings = AnalysisSettings(blur=True)
+    single = analyze_video(crossing_clip, tmp_path / "single", settings, write_video=False)
+    split = analyze_in_segments(
+        crossing_clip, tmp_path / "split", settings, workers=2, min_segment_s=4, write_video=False
+    )
+    assert BLUR_BOXES_CSV in single.outputs and BLUR_BOXES_CSV in split.outputs
+    boxes = [pd.read_csv(tmp_path / name / BLUR_BOXES_CSV) for name in ("single", "split")]
+    assert len(boxes[1]) == pytest.approx(len(boxes[0]), rel=0.05) and len(boxes[0]) > 10
