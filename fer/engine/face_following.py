@@ -19,8 +19,9 @@ points).
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -66,7 +67,7 @@ class FaceFollowingDetector:
     def in_windows(self, frame: np.ndarray, around: np.ndarray) -> Detections:
         """Faces found in a window around each of the ``around`` boxes, in frame pixels, each face once."""
         windows = [face_window(frame.shape, box, self.config) for box in around]
-        windows = [w for w in windows if w.right > w.left and w.bottom > w.top]  # a track predicted off the frame
+        windows = joined_windows([w for w in windows if w.right > w.left and w.bottom > w.top])  # none off the frame
         by_size: dict[tuple[int, int], list[Window]] = {}
         for window in windows:
             by_size.setdefault(window.padded_size, []).append(window)
@@ -97,6 +98,10 @@ class Window:
         """(height, width) as the network sees it, before padding."""
         height = max(round((self.bottom - self.top) * self.scale), 1)
         return height, max(round((self.right - self.left) * self.scale), 1)
+
+    @property
+    def area(self) -> int:
+        return (self.right - self.left) * (self.bottom - self.top)
 
     @property
     def padded_size(self) -> tuple[int, int]:
@@ -130,6 +135,27 @@ class Window:
         found.xyxy = found.xyxy / self.scale + np.array([self.left, self.top, self.left, self.top], np.float32)
         found.landmarks = found.landmarks / self.scale + np.array([self.left, self.top], np.float32)
         return found
+
+
+def joined_windows(windows: list[Window]) -> list[Window]:
+    """Overlapping windows of one scale joined where their union has no more pixels than the two apart (faces side
+    by side in a row of a class): the union of two windows on a grid is on it, so nothing changes for the faces
+    inside, and the network looks at fewer pixels in fewer runs."""
+    windows = list(windows)
+    joined = True
+    while joined:
+        joined = False
+        for i, j in itertools.combinations(range(len(windows)), 2):
+            a, b = windows[i], windows[j]
+            union = replace(
+                a, left=min(a.left, b.left), top=min(a.top, b.top), right=max(a.right, b.right),
+                bottom=max(a.bottom, b.bottom),
+            )  # fmt: skip
+            if a.scale == b.scale and union.area <= a.area + b.area:
+                windows[i], joined = union, True
+                del windows[j]
+                break
+    return windows
 
 
 def face_window(frame_shape: tuple[int, ...], box: np.ndarray, config: FollowingConfig) -> Window:

@@ -67,3 +67,16 @@ def test_between_whole_frame_looks_only_the_tracked_faces_are_found(detector: Ce
     following.reset()
     following.detect(frame, 2.5, tracked)
     assert following.full  # a new session starts with a whole-frame look
+
+
+def test_windows_of_faces_side_by_side_are_joined_and_far_ones_are_not() -> None:
+    from fer.engine.face_following import joined_windows
+
+    config = FollowingConfig()
+    row = [face_window((720, 1280, 3), np.array([x, 300.0, x + 40, 340]), config) for x in (400.0, 450.0, 500.0)]
+    far = face_window((720, 1280, 3), np.array([1100.0, 100, 1140, 140]), config)
+    joined = joined_windows([*row, far])
+    assert len(joined) == 2 and far in joined
+    (row_window,) = [w for w in joined if w != far]
+    assert row_window.left == min(w.left for w in row) and row_window.right == max(w.right for w in row)
+    assert row_window.area < sum(w.area for w in row)  # fewer pixels than the three apart
