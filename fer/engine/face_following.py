@@ -8,9 +8,9 @@ one too), and the rounds between look only at a window around each tracked face,
 across, windows of a size batched into one network run.
 
 Windows are cut on the network's 32 px grid, so the network sees each face as in a whole-frame look: measured
-on the shared clips (277 faces, windows 3 sides across, halving included), boxes then differ from the whole-frame
-ones by a median 1.2 % of the face's side (6.9 % at the 90th percentile), where unaligned windows moved them by
-3-5 % in the median, enough to turn a still poster into a "moving face". A face of at least twice ``face_px``
+on the shared clips (277 faces, windows 3 sides across, halving and joining included), boxes then differ from the
+whole-frame ones by a median 0.3 % of the face's side (5 % at the 90th percentile), where unaligned windows moved
+them by 3-5 % in the median, enough to turn a still poster into a "moving face". A face of at least twice ``face_px``
 is looked at halved (or quartered...), on the grid of that scale, as a whole-frame look at that scale would see
 it: a close-up costs a small window, not a whole frame, and its box keeps the precision that left readings
 unchanged in the measurements (faces kept at 96 px or more; at 24-64 px a close-up's readings moved by up to 30
