@@ -203,5 +203,9 @@ function onEveryFrame() {
 if (video.requestVideoFrameCallback) { video.requestVideoFrameCallback(onEveryFrame); }
 ["seeked", "timeupdate", "loadeddata", "pause"].forEach(function (name) { video.addEventListener(name, draw); });
 new ResizeObserver(function () { fitHeight(); draw(); }).observe(document.body); // the video's size is known late
+video.addEventListener("error", function () {
+  // a link past its time, a session deleted meanwhile, or a file this browser cannot play
+  note.textContent = "The recording cannot be played here now. Reload the page; if it stays, it is no longer kept.";
+});
 window.addEventListener("resize", draw);
 send("streamlit:componentReady", { apiVersion: 1 });
