@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
 import pytest
 
 from fer.app import media_routes
@@ -114,6 +115,27 @@ def test_a_click_on_the_chart_seeks_the_recording_there_and_plays_it(browser, an
     video.evaluate("v => new Promise(r => v.paused ? v.addEventListener('playing', r, {once: true}) : r())")
     assert video.evaluate("v => !v.paused && v.currentTime >= 1.5")
     page.close()
+
+
+def test_the_annotated_video_is_made_on_request_and_downloads_with_every_frame(browser, analysed, tmp_path) -> None:
+    url, session_id, data = analysed
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.goto(f"{url}/reports?session={session_id}")
+    _player(page)
+    page.get_by_role("button", name="Make the annotated video", exact=False).click()
+    job = page.locator("[class*='-job-']").filter(has_text="Annotated video: Video call").first
+    job.get_by_role("link", name="Done: open the report").wait_for(timeout=240_000)
+    page.goto(f"{url}/reports?session={session_id}")
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Annotated video").click()
+    saved = tmp_path / "annotated.mp4"
+    download.value.save_as(saved)
+    page.close()
+    recording = next((data / "uploads").glob("*.mp4"))
+    with av.open(str(recording)) as source, av.open(str(saved)) as made:
+        source_frames = sum(1 for _ in source.decode(video=0))
+        assert sum(1 for _ in made.decode(video=0)) == source_frames  # every frame, not the analysed ones
+        assert bool(made.streams.audio) == bool(source.streams.audio)  # with the recording's sound
 
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, bytes, object]:
