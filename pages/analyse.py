@@ -18,8 +18,8 @@ st.title("Analyse a video")
 st.caption(
     "Upload a lecture recording. It is analysed on this server, in the background: faces are found, their "
     "expressions classified and followed over time. The session database keeps numbers only, never a face image; the "
-    "upload and the annotated video (which show faces, unless you blur them below) are files deleted after the "
-    "retention period (see Home)."
+    "upload (the report plays it, with the faces marked) and an annotated video if you ask for one show faces, unless "
+    "you blur them below; both are files deleted after the retention period (see Home)."
 )
 
 # what the teacher picks -> AnalysisSettings.rate (None: every frame)
@@ -58,7 +58,7 @@ with st.expander("Options"):
         format_func={"accurate": "Accurate: each face is also read mirrored (1.2 points more accurate on the "
                      "benchmark; the analysis takes 2-5 % longer)", "fast": "Fast (as live video)"}.get,
     )  # fmt: skip
-    blur = st.checkbox("Blur every face in the exported video")
+    blur = st.checkbox("Blur every face (in the report's video and in exported videos)")
 
 if st.button("Analyse", type="primary", disabled=uploaded is None):
     store = resources.store()
