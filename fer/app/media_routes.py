@@ -21,10 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from fer.labels import CLASSES
+from fer.engine.render import FACE_COLUMNS, FaceTimeline
 from fer.sessions.store import SessionStore, StoredSession, data_dir
 
 LINK_LIFETIME_S = 6 * 3600  # a report left open for a school day keeps playing
@@ -77,25 +74,6 @@ def kept_recording(stored: StoredSession, data_folder: Path) -> Path | None:
     return found[0] if found else None
 
 
-def overlay(face_rows: pd.DataFrame) -> dict:
-    """What the player draws, compactly: the analysed frames' times, and per frame its faces as flat rows
-    (track, x, y, w, h, class index or -1 where not read, confidence in percent), boxes in source pixels."""
-    rows = face_rows.sort_values(["time_s", "track_id"], kind="stable")
-    probs = rows[[f"p_{name}" for name in CLASSES]].to_numpy(dtype=float)
-    read = np.isfinite(probs).all(axis=1) & (rows["readable"].fillna(1).to_numpy() != 0)
-    label = np.where(read, np.nan_to_num(probs).argmax(axis=1), -1)
-    confidence = np.where(read, np.round(np.nan_to_num(probs).max(axis=1) * 100), 0)
-    times, starts = np.unique(rows["time_s"].to_numpy().round(3), return_index=True)
-    boxes = rows[["x", "y", "w", "h"]].to_numpy(dtype=float).round()
-    table = np.column_stack([rows["track_id"], boxes, label, confidence]).astype(np.int64)
-    return {
-        "classes": list(CLASSES),
-        "times": times.tolist(),
-        "starts": [*starts.tolist(), len(rows)],
-        "rows": table.ravel().tolist(),
-    }
-
-
 @cache
 def _store() -> SessionStore:
     return SessionStore()
@@ -130,8 +108,7 @@ def routes() -> list:
             stored = _allowed(request.path_params["token"])
             if stored is None:
                 return None
-            columns = ["time_s", "track_id", "x", "y", "w", "h", "readable", *[f"p_{c}" for c in CLASSES]]
-            return overlay(_store().face_rows(stored.id, columns=columns))
+            return FaceTimeline(_store().face_rows(stored.id, columns=FACE_COLUMNS)).flat()
 
         data = await to_thread.run_sync(load)
         return missing if data is None else JSONResponse(data, headers=private)

@@ -73,7 +73,7 @@ class CenterFaceDetector:
         """Batch item ``item``'s faces, in the pixels of an image of ``width`` x ``height`` looked at ``scale``."""
         heatmap, sizes, offsets, landmarks = outputs
         boxes, scores, points = _decode(heatmap[item, 0], sizes[item], offsets[item], landmarks[item], self.threshold)
-        keep = _nms(boxes, scores, self.threshold, self.nms_iou)
+        keep = nms(boxes, scores, self.threshold, self.nms_iou)
         boxes = boxes[keep] / scale
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
@@ -124,7 +124,8 @@ def _decode(
     return boxes.reshape(-1, 4), scores, points.reshape(-1, 5, 2)
 
 
-def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, iou: float) -> np.ndarray:
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, iou: float) -> np.ndarray:
+    """Indices of the boxes kept by non-maximum suppression, highest score first."""
     if len(boxes) == 0:
         return np.empty(0, np.int64)
     xywh = np.column_stack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]]).tolist()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from fer.engine.detection import CenterFaceDetector
+from fer.engine.detection import CenterFaceDetector, nms
 from fer.engine.detections import Detections
 
 GRID_PX = 32  # the network's largest stride: a window starting on this grid is seen as in the whole frame
@@ -77,7 +77,7 @@ class FaceFollowingDetector:
             for window, result in zip(group, self.detector.detect_batch(images), strict=True):
                 found.append(window.to_frame(result))
         merged = Detections.concat(found) if found else Detections()
-        return merged[_nms(merged, self.detector.threshold, self.config.nms_iou)]
+        return merged[np.sort(nms(merged.xyxy, merged.score, self.detector.threshold, self.config.nms_iou))]
 
 
 @dataclass(frozen=True)
@@ -185,11 +185,3 @@ def _padded(part: np.ndarray, height: int, width: int) -> np.ndarray:
     image = np.zeros((height, width, 3), np.uint8)
     image[: part.shape[0], : part.shape[1]] = part
     return image
-
-
-def _nms(found: Detections, threshold: float, iou: float) -> np.ndarray:
-    if len(found) == 0:
-        return np.empty(0, np.int64)
-    xywh = np.column_stack([found.xyxy[:, :2], found.xyxy[:, 2:] - found.xyxy[:, :2]]).tolist()
-    keep = cv2.dnn.NMSBoxes(xywh, found.score.tolist(), threshold, iou)
-    return np.sort(np.asarray(keep, np.int64).reshape(-1))

@@ -25,6 +25,7 @@ from fer.labels import CLASSES
 
 HOLD_S = 1.0  # an analysed frame's faces stay this long at most (a face gone stays gone)
 PROB_COLUMNS = [f"p_{name}" for name in CLASSES]
+FACE_COLUMNS = ["time_s", "track_id", "x", "y", "w", "h", "readable", *PROB_COLUMNS]  # what a FaceTimeline reads
 BLUR_BOXES_CSV = "blur_boxes.csv"  # every detection box per analysed frame, kept only when faces are blurred
 
 
@@ -43,6 +44,28 @@ class FaceTimeline:
         readable = rows["readable"].fillna(1).to_numpy() if "readable" in rows else np.ones(len(rows))
         self._unreadable = np.where(readable != 0, 0, 1).astype(np.int8)
 
+    def flat(self) -> dict:
+        """Every analysed frame's faces as plain lists, for the report's player (which draws them the way ``at``
+        gives them): the frames' times, where each frame's rows start, and per face (track, x, y, w, h, class
+        index or -1 where not read, confidence in percent), boxes in source pixels, rounded."""
+        faces = self._detections(slice(None), self._xyxy)
+        xyxy = self._xyxy.round()
+        table = np.column_stack(
+            [self._track, xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2], faces.class_index, (faces.confidence * 100).round()]
+        ).astype(np.int64)
+        return {
+            "classes": list(CLASSES),
+            "times": self.times.round(3).tolist(),
+            "starts": self._starts.tolist(),
+            "rows": table.ravel().tolist(),
+        }
+
+    def _detections(self, rows: slice, xyxy: np.ndarray) -> Detections:
+        """The faces of ``rows`` at ``xyxy``, with their expressions (none where not read)."""
+        n = len(xyxy)
+        probs = self._probs[rows] if self._probs is not None else np.full((n, len(CLASSES)), np.nan, np.float32)
+        return Detections(xyxy, np.ones(n), self._track[rows], probs, unreadable=self._unreadable[rows])
+
     def _frame(self, index: int) -> slice:
         return slice(self._starts[index], self._starts[index + 1])
 
@@ -59,9 +82,7 @@ class FaceTimeline:
             for k, track in enumerate(self._track[rows]):
                 if (match := position.get(int(track))) is not None:
                     xyxy[k] += (self._xyxy[later][match] - xyxy[k]) * share
-        n = len(xyxy)
-        probs = self._probs[rows] if self._probs is not None else np.full((n, len(CLASSES)), np.nan, np.float32)
-        return Detections(xyxy, np.ones(n), self._track[rows], probs, unreadable=self._unreadable[rows])
+        return self._detections(rows, xyxy)
 
 
 def read_blur_boxes(path: Path) -> FaceTimeline | None:

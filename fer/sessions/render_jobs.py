@@ -13,14 +13,12 @@ from pathlib import Path
 
 from fer.engine.analyze import AnalysisCancelled, Progress
 from fer.engine.outputs import ANNOTATED_VIDEO
-from fer.engine.render import BLUR_BOXES_CSV, FaceTimeline, read_blur_boxes, render_annotated
-from fer.labels import CLASSES
+from fer.engine.render import BLUR_BOXES_CSV, FACE_COLUMNS, FaceTimeline, read_blur_boxes, render_annotated
 from fer.sessions.jobs import Job, JobQueue
 from fer.sessions.store import SessionStore, StoredSession
 
 RENDER_OF = "render_of"  # the settings key that makes a job a render of that session
 REPORT_EVERY_S = 1.0
-FACE_COLUMNS = ["time_s", "track_id", "x", "y", "w", "h", "readable", *[f"p_{c}" for c in CLASSES]]
 
 
 def request_render(queue: JobQueue, stored: StoredSession, upload: Path, data_folder: Path, owner: str) -> int:

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from fer.app import media_routes
-from fer.app.media_routes import ALL_OWNERS, Grant, kept_recording, overlay, sign, verify
+from fer.app.media_routes import ALL_OWNERS, Grant, kept_recording, sign, verify
+from fer.engine.render import FaceTimeline
 from fer.labels import CLASSES
 from tests.synthetic import scripted_session
 
@@ -29,7 +30,7 @@ def test_the_overlay_holds_each_analysed_frames_faces_in_time_order() -> None:
                 "readable": 0 if label is None else 1, **probs}  # fmt: skip
 
     rows = pd.DataFrame([row(0.25, 2, 50.0, None), row(0.0, 1, 10.0, "happy"), row(0.25, 1, 12.0, "sad")])
-    data = overlay(rows)
+    data = FaceTimeline(rows).flat()
     assert data["times"] == [0.0, 0.25] and data["starts"] == [0, 1, 3]
     faces = np.array(data["rows"]).reshape(-1, 7)
     happy, sad = CLASSES.index("happy"), CLASSES.index("sad")
