@@ -1,10 +1,13 @@
-"""The server: Streamlit running app.py, plus the routes the report's player reads (``fer.app.media_routes``).
+"""The server: Streamlit running app.py, plus the routes the report's player reads (``fer.app.media_routes``), behind
+the request guard that refuses what Streamlit's own checks let through (``fer.app.request_guard``).
 
 Start it with ``streamlit run serve.py`` (``./run.sh`` does); on Streamlit Community Cloud, set it as the main file.
 """
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from fer.app.media_routes import routes
+from fer.app.request_guard import RequestGuard
 
-app = st.App("app.py", routes=routes())
+app = st.App("app.py", routes=routes(), middleware=[Middleware(RequestGuard)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,10 +24,12 @@ def running_app(
     admins: tuple[str, ...] = (),
     extra_env: dict[str, str] | None = None,
     address: str = "127.0.0.1",
+    wrapper: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Yield the app's URL once its health check answers, with its own data folder and SQLite database.
 
-    With ``oidc_issuer`` the app gets sign-in against that OIDC provider (secrets written to the data folder).
+    With ``oidc_issuer`` the app gets sign-in against that OIDC provider (secrets written to the data folder);
+    ``wrapper`` goes before the command (``strace`` and its options).
     """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -34,7 +37,7 @@ def running_app(
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "FER_DATA_DIR": str(data_dir), **(extra_env or {})}
     env.pop("FER_DATABASE_URL", None)
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port)]
+    command = [*wrapper, sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port)]
     command += ["--server.headless", "true", "--server.address", address]
     if oidc_issuer:
         secrets = data_dir / "secrets.toml"
@@ -46,7 +49,10 @@ def running_app(
             f"[fer]\nadmins = {list(admins)!r}\n".replace("'", '"')
         )
         command += ["--secrets.files", str(secrets)]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # its own process group, so stopping it stops a wrapper's children too (strace leaves its tracee running)
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + start_timeout_s
         while True:
@@ -60,5 +66,5 @@ def running_app(
                 time.sleep(0.5)
         yield url
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)

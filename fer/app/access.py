@@ -4,23 +4,19 @@ With ``[auth]`` in the secrets every page but the welcome needs a signed-in teac
 who reaches only their own sessions; the e-mails under ``[fer] admins`` reach all,
 and the audit log. Without sign-in the app is for one local user: it answers only
 browsers on this machine (``server.address`` is 127.0.0.1 in ``.streamlit/config.toml``,
-and a request from elsewhere is refused) unless ``FER_ALLOW_UNAUTHENTICATED_NETWORK=1``
-says otherwise, and then every page shows a warning.
+and ``fer.app.request_guard`` refuses other peers before Streamlit sees them) unless
+``FER_ALLOW_UNAUTHENTICATED_NETWORK=1`` says otherwise, and then every page shows a warning.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import streamlit as st
 
 from fer.app import resources
+from fer.app.request_guard import ALLOW_NETWORK_ENV, LOCAL_ONLY_MESSAGE, network_allowed
 from fer.sessions.migrations import LOCAL_OWNER
-
-ALLOW_NETWORK_ENV = "FER_ALLOW_UNAUTHENTICATED_NETWORK"
-_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 @dataclass(frozen=True)
@@ -45,19 +41,6 @@ def admins() -> set[str]:
     return {str(email).strip().lower() for email in _secrets_section("fer").get("admins", [])}
 
 
-def request_is_local(host_header: str | None, forwarded: bool) -> bool:
-    """A browser on this machine: the Host it asked for is a loopback name and no proxy forwarded the request.
-
-    The Host header, not the bind address, decides: behind a proxy or on a hosting service the server may
-    listen on 127.0.0.1 while serving the internet. No Host at all is an in-process test (AppTest).
-    """
-    if forwarded:
-        return False
-    if not host_header:
-        return True
-    return (urlsplit(f"//{host_header}").hostname or "") in _LOOPBACK_HOSTS
-
-
 def viewer() -> Viewer | None:
     """The current viewer, or None when sign-in is configured and nobody is signed in."""
     if sign_in_configured():
@@ -73,22 +56,17 @@ def gate() -> Viewer | None:
 
     Returns None when only the welcome page may be shown.
     """
-    if not sign_in_configured():
-        headers = st.context.headers
-        forwarded = any(name in headers for name in ("X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip", "Forwarded"))
-        local = request_is_local(headers.get("Host"), forwarded)
-        if not local and os.environ.get(ALLOW_NETWORK_ENV) != "1":
-            st.error(
-                "This app has no sign-in configured, so it only answers browsers on the machine it runs on. "
-                "Configure sign-in (README, 'Sign-in') to serve it on a network."
-            )
+    # The peer's address (None on loopback; not a string in AppTest), never a header the client chose. The request
+    # guard already refused other peers; this holds too where app.py is run without serve.py.
+    if not sign_in_configured() and isinstance(st.context.ip_address, str):
+        if not network_allowed(sign_in=False):
+            st.error(LOCAL_ONLY_MESSAGE)
             st.stop()
-        if not local:
-            st.warning(
-                f"Anyone who can reach this server sees every session: sign-in is not configured and "
-                f"{ALLOW_NETWORK_ENV}=1 allows access from the network.",
-                icon=":material/lock_open:",
-            )
+        st.warning(
+            f"Anyone who can reach this server sees every session: sign-in is not configured and "
+            f"{ALLOW_NETWORK_ENV}=1 allows access from the network.",
+            icon=":material/lock_open:",
+        )
     current = viewer()
     if current is None:
         return None

@@ -1,6 +1,9 @@
 """One way to open an onnxruntime session on the CPU, shared by the detector and the classifier.
 
-onnxruntime's telemetry is switched off before any session exists: nothing leaves the server.
+onnxruntime's telemetry is switched off before any session exists: nothing leaves the server. The Python call below
+is not enough on Linux: the wheel's native client still looked up ``mobile.events.data.microsoft.com`` ~9 s after
+a session opened and every ~5 s after (strace). ``fer/__init__.py`` sets ``ORT_DISABLE_TELEMETRY``, which only
+works when set before onnxruntime is first imported.
 """
 
 from __future__ import annotations

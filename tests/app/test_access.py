@@ -5,10 +5,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from fer.app.access import Viewer, request_is_local
+from fer.app.access import Viewer
 from fer.sessions.store import SessionStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,22 +18,6 @@ AUTH = {
     "client_secret": "fer",
     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
 }
-
-
-@pytest.mark.parametrize(
-    ("host", "forwarded", "local"),
-    [
-        ("localhost:8501", False, True),
-        ("127.0.0.1:8501", False, True),
-        ("[::1]:8501", False, True),
-        (None, False, True),  # no HTTP request at all: an in-process test
-        ("192.168.1.20:8501", False, False),
-        ("classroom.example.org", False, False),
-        ("localhost:8501", True, False),  # a proxy on this machine serving the network
-    ],
-)
-def test_only_a_browser_on_this_machine_counts_as_local(host: str | None, forwarded: bool, local: bool) -> None:
-    assert request_is_local(host, forwarded) is local
 
 
 def test_the_server_listens_on_loopback_unless_told_otherwise() -> None:
