@@ -84,7 +84,7 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
             settings = AnalysisSettings(
                 rate=rate, threshold=threshold, detect_every=int(detect_every), blur=blur, profile=profile
             )
-            job_list.queue().enqueue(
+            job_id = job_list.queue().enqueue(
                 owner=viewer.owner,
                 name=name or Path(uploaded.name).stem,
                 upload=str(video_path.relative_to(data_dir())),
@@ -92,6 +92,7 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
                 source_name=uploaded.name,
                 source_sha256=sha256,
             )
+            resources.store().record(viewer.owner, "upload", detail=f"job {job_id}: {uploaded.name}")
             job_list.ensure_worker()
             st.session_state.pop("pending_duplicate", None)
             # the copy on disk is what is kept: a fresh uploader drops the upload Streamlit holds in memory

@@ -94,6 +94,7 @@ def marker_editor(stored: StoredSession, markers: pd.DataFrame) -> None:
         label.markdown(f"{clock.clock(row.time_s)} · {plain(row.label)}")
         if remove.button("Remove", key=f"unmark{row.id}"):
             store.delete_marker(stored.id, int(row.id), owner=viewer.scope)
+            store.record(viewer.owner, "remove_marker", stored.id, f"{clock.clock(row.time_s)} {row.label}")
             st.rerun()
     with st.form("add_marker", clear_on_submit=True, border=False):
         when, what, add = st.columns([1, 3, 1], vertical_alignment="bottom")
@@ -105,6 +106,7 @@ def marker_editor(stored: StoredSession, markers: pd.DataFrame) -> None:
             except ValueError as error:
                 st.error(str(error).capitalize())
             else:
+                store.record(viewer.owner, "add_marker", stored.id, f"{at} {label}")
                 st.rerun()
 
 
@@ -112,6 +114,7 @@ def manage(stored: StoredSession) -> None:
     new_name = st.text_input("Name", value=stored.name, key="rename", max_chars=MAX_NAME)
     if st.button("Rename") and new_name.strip() and new_name != stored.name:
         store.rename(stored.id, new_name, owner=viewer.scope)
+        store.record(viewer.owner, "rename", stored.id, f"{stored.name} -> {new_name}")
         st.rerun()
     if st.session_state.get("confirm_delete") != stored.id:
         if st.button("Delete this session", type="secondary"):

@@ -1,30 +1,38 @@
 """Who is looking: sign-in with Streamlit's OIDC (``st.login``), whose sessions they reach, and the audit log.
 
 With ``[auth]`` in the secrets every page but the welcome needs a signed-in teacher,
-who reaches only their own sessions; the e-mails under ``[fer] admins`` reach all,
-and the audit log. Without sign-in the app is for one local user: it answers only
-browsers on this machine (``server.address`` is 127.0.0.1 in ``.streamlit/config.toml``,
-and ``fer.app.request_guard`` refuses other peers before Streamlit sees them) unless
-``FER_ALLOW_UNAUTHENTICATED_NETWORK=1`` says otherwise, and then every page shows a warning.
+who reaches only their own sessions; the accounts under ``[fer] admins`` reach all,
+and the audit log. An account is what the provider vouches for (``owner_key``): an
+e-mail only when the provider says it verified it, else the provider's issuer and
+subject. Signing out ends every sign-in of that account made before it, in any browser.
+
+Without sign-in the app is for one local user: it answers only browsers on this machine
+(``server.address`` is 127.0.0.1 in ``.streamlit/config.toml``, and ``fer.app.request_guard``
+refuses other peers before Streamlit sees them) unless ``FER_ALLOW_UNAUTHENTICATED_NETWORK=1``
+says otherwise, and then every page shows a warning.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import streamlit as st
 
 from fer.app import resources
+from fer.app.markdown import plain
 from fer.app.request_guard import ALLOW_NETWORK_ENV, LOCAL_ONLY_MESSAGE, network_allowed
 from fer.sessions.migrations import LOCAL_OWNER
 
 
 @dataclass(frozen=True)
 class Viewer:
-    owner: str  # the signed-in e-mail, or LOCAL_OWNER without sign-in
+    owner: str  # the signed-in account (owner_key), or LOCAL_OWNER without sign-in
     label: str  # what the sidebar shows
     is_admin: bool
     signed_in: bool
+    signed_in_at: datetime | None = None  # when the provider issued this sign-in (its ID token's iat)
 
     @property
     def scope(self) -> str | None:
@@ -37,18 +45,43 @@ def sign_in_configured() -> bool:
     return bool(auth.get("redirect_uri") and auth.get("cookie_secret"))
 
 
+def owner_key(claims: Mapping[str, object]) -> str | None:
+    """The account a signed-in person acts as: their e-mail (lower case) when the provider verified it, else
+    ``<issuer>#<subject>``, which no e-mail can equal. None when the provider said neither.
+
+    An unverified e-mail claim is whatever the person typed at their provider: taking it would let anyone
+    become the head of year by naming themselves so.
+    """
+    email = str(claims.get("email") or "").strip().lower()
+    if email and claims.get("email_verified") in (True, "true"):
+        return email
+    issuer, subject = str(claims.get("iss") or ""), str(claims.get("sub") or "")
+    return f"{issuer}#{subject}" if issuer and subject else None
+
+
 def admins() -> set[str]:
-    return {str(email).strip().lower() for email in _secrets_section("fer").get("admins", [])}
+    """``[fer] admins``: verified e-mails (any case) and ``<issuer>#<subject>`` accounts (exactly)."""
+    listed = (str(entry).strip() for entry in _secrets_section("fer").get("admins", []))
+    return {entry if "#" in entry else entry.lower() for entry in listed}
 
 
 def viewer() -> Viewer | None:
-    """The current viewer, or None when sign-in is configured and nobody is signed in."""
-    if sign_in_configured():
-        if not st.user.get("is_logged_in", False):  # absent outside a real server (AppTest): signed out
-            return None
-        email = str(st.user.get("email") or st.user.get("sub") or "").strip().lower()
-        return Viewer(email, str(st.user.get("name") or email), email in admins(), signed_in=True)
-    return Viewer(LOCAL_OWNER, "local user (sign-in not configured)", is_admin=True, signed_in=False)
+    """The current viewer, or None when sign-in is configured and nobody is signed in (or their sign-in was
+    ended by a sign-out since, or the provider did not say who they are)."""
+    if not sign_in_configured():
+        return Viewer(LOCAL_OWNER, "local user (sign-in not configured)", is_admin=True, signed_in=False)
+    if not st.user.get("is_logged_in", False):  # absent outside a real server (AppTest): signed out
+        return None
+    owner = owner_key(st.user)
+    if owner is None:
+        return None
+    issued = st.user.get("iat")
+    signed_in_at = datetime.fromtimestamp(issued, UTC) if isinstance(issued, int | float) else None
+    signed_out = resources.store().last_recorded(owner, "sign_out")
+    if signed_out is not None and (signed_in_at is None or signed_in_at <= signed_out):
+        return None  # a cookie from before a sign-out (captured, or another browser): revoked
+    label = str(st.user.get("name") or st.user.get("email") or owner)
+    return Viewer(owner, label, owner in admins(), signed_in=True, signed_in_at=signed_in_at)
 
 
 def gate() -> Viewer | None:
@@ -71,15 +104,26 @@ def gate() -> Viewer | None:
     if current is None:
         return None
     if current.signed_in:
-        if not st.session_state.get("sign_in_recorded"):
-            resources.store().record(current.owner, "sign_in")
-            st.session_state["sign_in_recorded"] = True
+        _record_sign_in(current)
         with st.sidebar:
-            st.caption(f"Signed in as {current.label}" + (" (admin)" if current.is_admin else ""))
-            if st.button("Sign out"):
-                st.session_state.pop("sign_in_recorded", None)
+            st.caption(
+                f"Signed in as {plain(current.label)}" + (" (admin)" if current.is_admin else ""),
+                help=f"Your account, as an administrator lists it under [fer] admins: {current.owner}",
+            )
+            if st.button("Sign out", help="Ends this sign-in in every browser it was used in."):
+                resources.store().record(current.owner, "sign_out")
                 st.logout()
     return current
+
+
+def _record_sign_in(current: Viewer) -> None:
+    """One audit line per sign-in (per ID token), however many browser tabs or reconnections use it."""
+    if st.session_state.get("sign_in_recorded") == current.signed_in_at:
+        return
+    last = resources.store().last_recorded(current.owner, "sign_in")
+    if current.signed_in_at is None or last is None or last < current.signed_in_at:
+        resources.store().record(current.owner, "sign_in")
+    st.session_state["sign_in_recorded"] = current.signed_in_at
 
 
 def current() -> Viewer:

@@ -14,7 +14,7 @@ from fer.app import resources
 from fer.app.access import Viewer
 from fer.app.clock import clock
 from fer.app.markdown import plain
-from fer.sessions.job_worker import start_worker
+from fer.sessions.job_worker import drop_unused_upload, start_worker
 from fer.sessions.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobQueue
 from fer.sessions.store import data_dir, database_url
 
@@ -92,7 +92,10 @@ def _draw(jobs: list[Job], viewer: Viewer, key: str) -> None:
 
 
 def _cancel(job_id: int, owner: str) -> None:  # callbacks run before the list is drawn again, which shows it
-    queue().request_cancel(job_id, owner)
+    job = queue().get(job_id, owner)
+    if job is not None and queue().request_cancel(job_id, owner) == CANCELLED:  # was queued: its upload goes now
+        drop_unused_upload(job, queue(), resources.store(), data_dir())
+    resources.store().record(owner, "cancel", detail=f"job {job_id}")
 
 
 def _dismiss(job_id: int, owner: str) -> None:

@@ -33,7 +33,7 @@ from fer.engine.analyze import AnalysisCancelled, Progress
 from fer.engine.outputs import OutputError
 from fer.engine.video_io import VideoError, browser_playable
 from fer.engine.workers import local_cores, ray_address
-from fer.sessions.jobs import MAX_ATTEMPTS, Job, JobQueue, JobTakenBackError
+from fer.sessions.jobs import MAX_ATTEMPTS, QUEUED, Job, JobQueue, JobTakenBackError
 from fer.sessions.store import DATA_DIR_ENV, DATABASE_URL_ENV, SessionStore
 from fer.sessions.workflow import SaveFailedError, new_artifacts_dir
 
@@ -175,8 +175,9 @@ class _Worker:
                 self.ended[job_id] = process.exitcode
         if not self.recovered:  # a worker before this one stopped mid-job: its jobs start again
             for job in self.queue.orphans(self.token):
-                self._clean(job)
-                log.info("job %d: taken back (%s)", job.id, self.queue.requeue(job.id, "the server restarted"))
+                state = self.queue.requeue(job.id, "the server restarted")
+                self._clean(job, drop_upload=state != QUEUED)
+                log.info("job %d: taken back (%s)", job.id, state)
             self.recovered = True
         for job_id in self.queue.cancel_requested(self.token):
             if job_id in self.running:
@@ -211,9 +212,10 @@ class _Worker:
         """After a job's process ended: if it died without saying how the job ended, the job starts again."""
         job = self.queue.get(job_id)
         if job is not None and job.state == "running" and job.worker == self.token:
-            self._clean(job)
             why = f"its analysis process stopped (exit code {exitcode}; out of memory?)"
-            log.warning("job %d: %s: %s", job_id, why, self.queue.requeue(job_id, why))
+            state = self.queue.requeue(job_id, why)
+            self._clean(job, drop_upload=state != QUEUED)  # failed for good, or cancelled: its upload goes too
+            log.warning("job %d: %s: %s", job_id, why, state)
 
     def _end_process(self, job_id: int) -> None:
         process = self.running.pop(job_id)
@@ -316,6 +318,7 @@ def run_job(job_id: int, worker: str, data_folder: Path, database_url: str, thre
     except Exception as error:  # recorded for the teacher, never a traceback on a page
         log.exception("job %d failed", job_id)
         queue.fail(job_id, f"The analysis failed ({type(error).__name__}: {error}). Nothing was stored.", worker)
+        drop_unused_upload(job, queue, store, data_folder)
 
 
 def _store_again(failed: SaveFailedError, store: SessionStore, also: Callable[[sa.Connection, int], None]) -> None:

@@ -41,9 +41,9 @@ ORPHAN_AGE = timedelta(days=1)  # a folder no session names, this old, was left 
 
 
 def purge_expired(store: SessionStore, data_folder: Path, days: float, now: datetime | None = None) -> int:
-    """Remove expired session folders and uploads, and the folders of analyses killed before they were stored
-    (once a day old: younger ones may be running); returns how many went. Nothing outside ``data_folder`` is
-    ever touched."""
+    """Remove expired session folders and uploads, and what analyses and uploads cut short left behind (folders
+    and uploads no session or job needs, once a day old: younger ones may be in use); returns how many went.
+    Nothing outside ``data_folder`` is ever touched."""
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=days)
     removed = 0
@@ -62,7 +62,11 @@ def purge_expired(store: SessionStore, data_folder: Path, days: float, now: date
     uploads = data_folder / "uploads"
     if uploads.is_dir():
         for upload in uploads.iterdir():
-            if upload.is_file() and upload.stat().st_mtime < cutoff.timestamp() and upload.resolve() not in needed:
+            if not upload.is_file() or upload.resolve() in needed:
+                continue
+            modified = upload.stat().st_mtime
+            stale = modified < (now - ORPHAN_AGE).timestamp() and _left_over(upload, store)
+            if modified < cutoff.timestamp() or stale:
                 upload.unlink(missing_ok=True)
                 removed += 1
     sessions_dir = data_folder / "sessions"
@@ -74,6 +78,12 @@ def purge_expired(store: SessionStore, data_folder: Path, days: float, now: date
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
     return removed
+
+
+def _left_over(upload: Path, store: SessionStore) -> bool:
+    """An upload no job needs and no session was made from (its job cancelled or failed while the server went
+    down), or the ``.partial`` copy of an upload cut short by a crash."""
+    return upload.name.endswith(".partial") or not store.shares_source(upload.name.split(".", 1)[0])
 
 
 def delete_files(store: SessionStore, deleted: StoredSession, data_folder: Path) -> None:

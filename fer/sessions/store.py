@@ -286,6 +286,13 @@ class SessionStore:
                 )
             )
 
+    def last_recorded(self, actor: str, action: str) -> datetime | None:
+        """When ``actor`` last did ``action`` (their last sign-out, say), or None."""
+        query = sa.select(sa.func.max(audit_log.c.at)).where(audit_log.c.actor == actor, audit_log.c.action == action)
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar()
+        return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
+
     def audit(self, limit: int = 500) -> pd.DataFrame:
         """The newest audit lines: at, actor, action, session_id, detail."""
         query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)

@@ -1,5 +1,7 @@
 """A real OIDC sign-in in Debian's chromium against a mock provider on loopback: each teacher sees only their own
-sessions, a signed-out visitor sees none, an admin sees all; sign-ins land in the audit log."""
+sessions, a signed-out visitor sees none, an admin sees all; sign-ins land in the audit log. Accounts are what the
+provider vouches for: an unverified e-mail claim or a subject spelled like an e-mail reaches nobody's sessions, and
+a sign-in cookie kept from before a sign-out no longer works."""
 
 from __future__ import annotations
 
@@ -25,8 +27,12 @@ def oidc_issuer() -> Iterator[str]:
     with oidc_provider_mock.run_server_in_thread() as server:
         issuer = f"http://127.0.0.1:{server.server_port}"
         for user in [*TEACHERS, "head"]:
-            claims = {"email": f"{user}@school.org", "name": user.title()}
+            claims = {"email": f"{user}@school.org", "email_verified": True, "name": user.title()}
             assert httpx.put(f"{issuer}/users/{user}", json=claims).status_code == 204
+        # the probe's look-alikes: an unverified claim of the admin's e-mail, and a subject spelled as Alice's
+        mallory = {"email": "HEAD@School.org", "email_verified": False, "name": "Mallory"}
+        assert httpx.put(f"{issuer}/users/mallory", json=mallory).status_code == 204
+        assert httpx.put(f"{issuer}/users/alice@school.org", json={"name": "Alias"}).status_code == 204
         yield issuer
 
 
@@ -57,14 +63,14 @@ def _session_names_shown(page) -> set[str]:
     return {name for name in [*TEACHERS.values(), "Kept from before sign-in"] if name in text}
 
 
-def _sign_in(browser, url: str, user: str):
+def _sign_in(browser, url: str, user: str, shown_as: str | None = None):
     context = browser.new_context(viewport={"width": 1280, "height": 1400})
     page = context.new_page()
     page.goto(f"{url}/reports")
     page.get_by_role("button", name="Sign in").click(timeout=60_000)
     page.locator("input[name=sub]").fill(user, timeout=30_000)
     page.get_by_role("button", name="Authorize").click()
-    page.get_by_text(f"Signed in as {user.title()}").wait_for(timeout=60_000)
+    page.get_by_text(f"Signed in as {shown_as or user.title()}").wait_for(timeout=60_000)
     return page
 
 
@@ -107,3 +113,40 @@ def test_an_admin_sees_every_session_and_the_audit_log(browser, signed_app) -> N
     assert {"alice@school.org", "bob@school.org", "head@school.org"} <= set(
         audit.loc[audit["action"] == "sign_in", "actor"]
     )
+
+
+@pytest.mark.parametrize(("user", "shown_as"), [("mallory", "Mallory"), ("alice@school.org", "Alias")])
+def test_unverified_or_look_alike_claims_reach_no_one_elses_sessions(browser, signed_app, oidc_issuer, user, shown_as):
+    url, data = signed_app
+    page = _sign_in(browser, url, user, shown_as)
+    assert "(admin)" not in page.locator("[data-testid='stSidebar']").inner_text()
+    page.goto(f"{url}/reports")
+    page.get_by_text("No sessions yet").first.wait_for(timeout=60_000)
+    page.goto(url)
+    page.get_by_text("Recent sessions").wait_for(timeout=60_000)
+    assert "Audit log" not in page.locator("body").inner_text()
+    page.context.close()
+    audit = SessionStore(f"sqlite:///{data / 'sessions.db'}").audit()
+    assert f"{oidc_issuer}#{user}" in set(audit["actor"])  # logged as the provider's account, not the e-mail
+
+
+def test_signing_out_ends_the_sign_in_everywhere_a_kept_cookie_included(browser, signed_app) -> None:
+    url, data = signed_app
+    page = _sign_in(browser, url, "bob")
+    kept = page.context.cookies()  # what an attacker copied from this browser
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(lambda address: not address.startswith(url), timeout=60_000)  # on to the provider's sign-out
+    page.context.close()
+    replay = browser.new_context(viewport={"width": 1280, "height": 1400})
+    replay.add_cookies(kept)
+    page = replay.new_page()
+    page.goto(f"{url}/reports")
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    assert TEACHERS["bob"] not in page.locator("body").inner_text()
+    replay.close()
+    audit = SessionStore(f"sqlite:///{data / 'sessions.db'}").audit()
+    assert "sign_out" in set(audit.loc[audit["actor"] == "bob@school.org", "action"])
+    page = _sign_in(browser, url, "bob")  # signing in again works
+    page.goto(f"{url}/reports")
+    page.get_by_text("Sessions (pick").first.wait_for(timeout=60_000)
+    page.context.close()

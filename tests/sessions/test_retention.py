@@ -65,14 +65,14 @@ def _age(path: Path, timestamp: float) -> Path:
 def test_expired_files_are_removed_and_the_numbers_kept(store: SessionStore, tmp_path: Path) -> None:
     old_id = _save(store, tmp_path / "sessions" / "old")
     no_files_id = _save(store, None)
-    new_id = _save(store, tmp_path / "sessions" / "new")
+    new_id = _save(store, tmp_path / "sessions" / "new", sha256="b" * 64)
     old, new = store.get(old_id), store.get(new_id)
     assert old.created < new.created
     cutoff = old.created + (new.created - old.created) / 2  # the old session is just past retention, the new not
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     expired_upload = _age(uploads / "a.mp4", (cutoff - timedelta(hours=1)).timestamp())
-    fresh_upload = _age(uploads / "b.mp4", (cutoff + timedelta(hours=1)).timestamp())
+    fresh_upload = _age(uploads / f"{'b' * 64}.mp4", (cutoff + timedelta(hours=1)).timestamp())  # the new one's
     (uploads / "folder").mkdir()
     os.utime(uploads / "folder", (0, 0))  # only files are uploads
     timelines = {i: store.timeline(i) for i in (old_id, no_files_id, new_id)}
@@ -89,6 +89,21 @@ def test_expired_files_are_removed_and_the_numbers_kept(store: SessionStore, tmp
     for session_id, timeline in timelines.items():
         assert len(timeline) == 2
         pd.testing.assert_frame_equal(store.timeline(session_id), timeline)
+
+
+def test_uploads_no_session_or_job_needs_and_partial_copies_go_after_a_day(store: SessionStore, tmp_path: Path) -> None:
+    """What a job cancelled or failed while the server was down, or an upload cut short by a crash, left behind."""
+    _save(store, None, sha256="c" * 64)
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    now = time.time()
+    day_old = now - 25 * 3600
+    kept = _age(uploads / f"{'c' * 64}.mp4", day_old)  # a stored session's recording, within retention
+    left_over = _age(uploads / f"{'d' * 64}.mp4", day_old)
+    partial = _age(uploads / ".0123abcd.partial", day_old)
+    saving_now = _age(uploads / ".4567ef01.partial", now - 60)  # may be an upload being written
+    assert purge_expired(store, tmp_path, DAYS) == 2
+    assert kept.is_file() and saving_now.is_file() and not left_over.exists() and not partial.exists()
 
 
 def test_purging_twice_removes_nothing_more(store: SessionStore, tmp_path: Path) -> None:
