@@ -75,13 +75,7 @@ def single(stored: StoredSession) -> None:
     if st.toggle("Show each face over time", help="One row per anonymous face"):
         session_view.face_strips(stored, markers, key="single")
     st.markdown("**Downloads**")
-    printable = (
-        "Printable report (HTML)",
-        lambda: session_view.printable_html(stored, grouped, markers),
-        f"report_{stored.id}.html",
-        "text/html",
-    )
-    session_view.downloads(stored, extra=[printable])
+    session_view.downloads(stored, viewer, lambda: session_view.printable_html(stored, grouped, markers))
     session_view.annotated_video_request(stored, viewer)
     with st.expander("Rename or delete this session"):
         manage(stored)

@@ -14,6 +14,7 @@ says otherwise, and then every page shows a warning.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from fer.app import resources
 from fer.app.markdown import plain
 from fer.app.request_guard import ALLOW_NETWORK_ENV, LOCAL_ONLY_MESSAGE, network_allowed
 from fer.sessions.migrations import LOCAL_OWNER
+from fer.sessions.store import SessionStore
 
 
 @dataclass(frozen=True)
@@ -72,16 +74,39 @@ def viewer() -> Viewer | None:
         return Viewer(LOCAL_OWNER, "local user (sign-in not configured)", is_admin=True, signed_in=False)
     if not st.user.get("is_logged_in", False):  # absent outside a real server (AppTest): signed out
         return None
-    owner = owner_key(st.user)
-    if owner is None:
+    account = _account(st.user, resources.store())
+    if account is None:
         return None
-    issued = st.user.get("iat")
-    signed_in_at = datetime.fromtimestamp(issued, UTC) if isinstance(issued, int | float) else None
-    signed_out = resources.store().last_recorded(owner, "sign_out")
-    if signed_out is not None and (signed_in_at is None or signed_in_at <= signed_out):
-        return None  # a cookie from before a sign-out (captured, or another browser): revoked
+    owner, signed_in_at = account
     label = str(st.user.get("name") or st.user.get("email") or owner)
     return Viewer(owner, label, owner in admins(), signed_in=True, signed_in_at=signed_in_at)
+
+
+def cookie_account(cookies: Mapping[str, str], store: SessionStore) -> str | None:
+    """The account a plain HTTP request (a download link) comes from: Streamlit's signed sign-in cookie, read the
+    way its server reads it for the WebSocket; None if absent, forged, or ended by a sign-out since."""
+    from streamlit.web.server.starlette.starlette_server_config import USER_COOKIE_NAME
+    from streamlit.web.server.starlette.starlette_websocket import _get_signed_cookie_with_chunks  # pinned Streamlit
+
+    try:
+        claims = json.loads(_get_signed_cookie_with_chunks(dict(cookies), USER_COOKIE_NAME) or b"{}")
+    except ValueError:
+        return None
+    account = _account(claims, store) if isinstance(claims, dict) and claims.get("is_logged_in") else None
+    return account[0] if account else None
+
+
+def _account(claims: Mapping[str, object], store: SessionStore) -> tuple[str, datetime | None] | None:
+    """(account, when signed in) for a sign-in's claims; None if they name no account or a sign-out ended it."""
+    owner = owner_key(claims)
+    if owner is None:
+        return None
+    issued = claims.get("iat")
+    signed_in_at = datetime.fromtimestamp(issued, UTC) if isinstance(issued, int | float) else None
+    signed_out = store.last_recorded(owner, "sign_out")
+    if signed_out is not None and (signed_in_at is None or signed_in_at <= signed_out):
+        return None  # a cookie from before a sign-out (captured, or another browser): revoked
+    return owner, signed_in_at
 
 
 def gate() -> Viewer | None:
@@ -132,11 +157,6 @@ def current() -> Viewer:
     if found is None:  # a signed-out request that skipped app.py's gate
         st.stop()
     return found
-
-
-def audited(action: str, session_id: int | None = None, detail: str = "") -> None:
-    """For download buttons' ``on_click``: record who downloaded or exported what."""
-    resources.store().record(current().owner, action, session_id, detail)
 
 
 def _secrets_section(name: str) -> dict:

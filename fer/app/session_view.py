@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from fer.app import access, charts, clock, job_list, media_routes, moments, narrative, printable, report
+from fer.app import charts, clock, job_list, media_routes, moments, narrative, printable, report
 from fer.app.player import Seek, player
 from fer.app.resources import store
 from fer.engine.outputs import ANNOTATED_VIDEO, DETECTIONS_CSV, SUMMARY_JSON, TIMELINE_CSV
@@ -22,10 +22,11 @@ from fer.sessions.retention import delete_files
 from fer.sessions.store import StoredSession, data_dir
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fer.app.access import Viewer
 
 # Streamlit serves a video from memory: a larger one is offered as a download instead of played in the page.
-MAX_PLAYED_VIDEO_BYTES = 300 * 1024 * 1024
 VIEWS = {"Seven expressions": False, "Grouped": True}
 
 
@@ -185,32 +186,35 @@ def report_video(stored: StoredSession, viewer: Viewer) -> None:
     """The recording with the faces drawn over it while it is kept and playable; else the annotated video while
     it is kept (a recording browsers cannot play gets one); else why there is none."""
     seek = st.session_state.get(f"seek_{stored.id}")
-    recording = playable_recording(stored)
-    if recording is None:
-        if annotated_video(stored, seek.time_s if seek else 0.0) and seek:
-            st.caption(f"From {clock.clock(seek.time_s)}")
+    blur = bool(stored.settings.get("blur"))
+    # st.App serves its own routes at the root, whatever server.baseUrlPath says
+    if playable_recording(stored) is not None:
+        token = _media_token(stored, viewer)
+        player(f"/api/recording/{token}", f"/api/overlay/{token}", seek=seek, blur=blur, key=f"player{stored.id}")
+    elif kept_video(stored) is not None:  # the faces are drawn (and blurred) in the video itself
+        token = _media_token(stored, viewer, ANNOTATED_VIDEO)
+        player(f"/api/file/{token}", None, seek=seek, blur=False, key=f"player{stored.id}")
+    elif stored.source == "live":
+        st.caption("Live sessions keep no video: only their numbers are stored.")
         return
-    token = _media_token(stored, viewer)
-    player(
-        f"/api/recording/{token}",  # st.App serves its own routes at the root, whatever server.baseUrlPath says
-        f"/api/overlay/{token}",
-        seek=seek,
-        blur=bool(stored.settings.get("blur")),
-        key=f"player{stored.id}",
-    )
+    else:
+        st.caption("The recording is no longer kept (deleted after the retention period).")
+        return
     st.caption(
         "Your recording, with the faces as the analysis read them: coloured boxes where read, grey where not."
-        + (" Every face is blurred, as this session asked." if stored.settings.get("blur") else "")
+        + (" Every face is blurred, as this session asked." if blur else "")
     )
 
 
-def _media_token(stored: StoredSession, viewer: Viewer) -> str:
-    """This browser session's link token for the session, the same on every rerun (a new one would reload the
-    video) until it has less than an hour left."""
-    held = st.session_state.get(f"media_token_{stored.id}")
+def _media_token(stored: StoredSession, viewer: Viewer, file: str = media_routes.RECORDING) -> str:
+    """This browser session's link token for one of the session's files, the same on every rerun (a new one would
+    reload the video) until it has less than an hour left."""
+    key = f"media_token_{stored.id}_{file}"
+    held = st.session_state.get(key)
     if held is None or held[1] - time.time() < 3600:
-        held = (media_routes.grant_for(stored.id, viewer.scope), time.time() + media_routes.LINK_LIFETIME_S)
-        st.session_state[f"media_token_{stored.id}"] = held
+        token = media_routes.grant_for(stored.id, viewer.scope, file, actor=viewer.owner)
+        held = (token, time.time() + media_routes.LINK_LIFETIME_S)
+        st.session_state[key] = held
     return held[0]
 
 
@@ -221,51 +225,33 @@ def kept_video(stored: StoredSession) -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-def annotated_video(stored: StoredSession, start_s: float = 0.0) -> bool:
-    """The annotated video from ``start_s``, while it is kept; False (with a note) where there is none to play."""
-    path = kept_video(stored)
-    if path is None:
-        if stored.source == "live":
-            st.caption("Live sessions keep no video: only their numbers are stored.")
-        else:
-            st.caption("The recording is no longer kept (deleted after the retention period).")
-        return False
-    if path.stat().st_size > MAX_PLAYED_VIDEO_BYTES:
-        st.caption(
-            f"The annotated video ({path.stat().st_size / 2**20:,.0f} MB) is too large to play in the page; "
-            "download it below."
-        )
-        return False
-    st.video(str(path), start_time=int(start_s))
-    return True
-
-
-def downloads(stored: StoredSession, extra: list[tuple[str, object, str, str]] = ()) -> None:
-    """The session's files while they are kept (read from disk only when clicked), then ``extra`` downloads:
-    (label, data, file name, mime)."""
+def downloads(stored: StoredSession, viewer: Viewer, printable_report: Callable[[], str]) -> None:
+    """The session's files while they are kept, and the printable report. Files come from the server's own route
+    (streamed from disk, for their owner only, gone the moment the session is deleted, audited once sent); the
+    report is built when clicked and audited then. Neither reruns the page, so no click loses another."""
     folder = stored.artifacts(data_dir())
     files = [
-        ("Annotated video", ANNOTATED_VIDEO, "video/mp4"),
-        ("Detections (CSV)", DETECTIONS_CSV, "text/csv"),
-        ("Timeline (CSV)", TIMELINE_CSV, "text/csv"),
-        ("Summary (JSON)", SUMMARY_JSON, "application/json"),
+        ("Annotated video", ANNOTATED_VIDEO),
+        ("Detections (CSV)", DETECTIONS_CSV),
+        ("Timeline (CSV)", TIMELINE_CSV),
+        ("Summary (JSON)", SUMMARY_JSON),
     ]
-    kept = [(label, folder / name, mime) for label, name, mime in files if folder and (folder / name).is_file()]
-    columns = st.columns(max(1, len(kept) + len(extra)))
-    for column, (label, path, mime) in zip(columns, kept, strict=False):
-        column.download_button(
-            label,
-            path.read_bytes,  # called on click: a large video is not read on every rerun
-            file_name=f"{_stem(stored)}_{path.name}",
-            mime=mime,
-            on_click=access.audited,
-            args=("download_video" if path.name == ANNOTATED_VIDEO else "export", stored.id, path.name),
-            key=f"download{stored.id}{path.name}",
-        )
-    for column, (label, data, name, mime) in zip(columns[len(kept) :], extra, strict=False):
-        column.download_button(
-            label, data, file_name=name, mime=mime, on_click=access.audited, args=("export", stored.id, name)
-        )
+    kept = [(label, name) for label, name in files if folder and (folder / name).is_file()]
+    row = st.container(horizontal=True)  # each button as wide as its label
+    for label, name in kept:
+        token = _media_token(stored, viewer, name)
+        row.link_button(label, f"/api/file/{token}?download=1", icon=":material/download:")
+    owner, report_name = viewer.owner, f"report_{stored.id}.html"
+
+    def audited_report() -> str:  # runs when the browser asks for the file, outside this script run
+        document = printable_report()
+        store().record(owner, "export", stored.id, report_name)
+        return document
+
+    row.download_button(
+        "Printable report (HTML)", audited_report, file_name=report_name, mime="text/html", on_click="ignore",
+        icon=":material/download:", key=f"printable{stored.id}",
+    )  # fmt: skip
     if not kept:
         st.caption("The annotated video and exports are no longer kept; the numbers above stay until deleted.")
 
@@ -289,11 +275,6 @@ def annotated_video_request(stored: StoredSession, viewer: Viewer) -> None:
         request_render(queue, stored, recording, data_dir(), viewer.owner)
         job_list.ensure_worker()
         st.rerun()
-
-
-def _stem(stored: StoredSession) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stored.name)[:60]
-    return safe or f"session_{stored.id}"
 
 
 def session_when(stored: StoredSession) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from fer.app import media_routes
-from fer.app.media_routes import ALL_OWNERS, Grant, kept_recording, sign, verify
+from fer.app.media_routes import ALL_OWNERS, EXPIRED, GONE, NOT_YOURS, Grant, kept_recording, resolve, sign, verify
 from fer.engine.render import FaceTimeline
 from fer.labels import CLASSES
 from tests.synthetic import scripted_session
@@ -48,3 +48,32 @@ def test_a_sessions_recording_is_found_while_its_upload_is_kept(tmp_path: Path) 
     (tmp_path / "uploads" / f"{'ab' * 32}.mp4").write_bytes(b"video")
     (tmp_path / "uploads" / f".{'ab' * 32}.partial").write_bytes(b"half")
     assert kept_recording(stored, tmp_path) == tmp_path / "uploads" / f"{'ab' * 32}.mp4"
+
+
+def test_a_file_link_reaches_its_file_only_for_its_account_and_only_while_the_session_exists(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from fer.app import access
+    from fer.sessions.store import SessionStore
+
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("FER_DATABASE_URL", raising=False)
+    media_routes._store.cache_clear()
+    store = media_routes._store()
+    artifacts = tmp_path / "sessions" / "a"
+    artifacts.mkdir(parents=True)
+    (artifacts / "timeline.csv").write_text("time_s\n")
+    session_id = scripted_session(store, faces=1, seconds=10, owner="alice@school.org", artifacts_dir=artifacts)
+    link = media_routes.grant_for(session_id, "alice@school.org", "timeline.csv", actor="alice@school.org")
+    assert resolve(link, {}).path == artifacts / "timeline.csv"  # without sign-in: the grant alone
+    assert resolve(link, {}, file=media_routes.RECORDING).why == EXPIRED  # a file link is not a recording link
+    bob = media_routes.grant_for(session_id, "bob@school.org", "timeline.csv", actor="bob@school.org")
+    assert resolve(bob, {}).why == GONE  # not in Bob's scope
+    monkeypatch.setattr(access, "sign_in_configured", lambda: True)
+    monkeypatch.setattr(access, "cookie_account", lambda cookies, _store: cookies.get("who"))
+    assert resolve(link, {"who": "alice@school.org"}).path == artifacts / "timeline.csv"
+    assert resolve(link, {"who": "mallory@school.org"}).why == NOT_YOURS  # a link passed on
+    assert resolve(link, {}).why == NOT_YOURS  # signed out
+    SessionStore().delete(session_id)
+    assert resolve(link, {"who": "alice@school.org"}).why == GONE
+    media_routes._store.cache_clear()

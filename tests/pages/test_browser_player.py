@@ -126,16 +126,66 @@ def test_the_annotated_video_is_made_on_request_and_downloads_with_every_frame(b
     job = page.locator("[class*='-job-']").filter(has_text="Annotated video: Video call").first
     job.get_by_role("link", name="Done: open the report").wait_for(timeout=240_000)
     page.goto(f"{url}/reports?session={session_id}")
-    with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Annotated video").click()
     saved = tmp_path / "annotated.mp4"
-    download.value.save_as(saved)
+    _download(page, "Annotated video").save_as(saved)
     page.close()
     recording = next((data / "uploads").glob("*.mp4"))
     with av.open(str(recording)) as source, av.open(str(saved)) as made:
         source_frames = sum(1 for _ in source.decode(video=0))
         assert sum(1 for _ in made.decode(video=0)) == source_frames  # every frame, not the analysed ones
         assert bool(made.streams.audio) == bool(source.streams.audio)  # with the recording's sound
+
+
+def _download(page, label: str):
+    """Click a download link (it opens a tab that becomes the download) and return the download."""
+    found = []
+
+    def catch(download) -> None:
+        found.append(download)
+
+    def watch(opened) -> None:  # the download starts in the new tab at once: listen from its first event
+        opened.on("download", catch)
+
+    page.on("download", catch)
+    page.context.on("page", watch)
+    try:
+        page.get_by_role("link", name=label).click(timeout=60_000)
+        for _ in range(600):
+            if found:
+                return found[0]
+            page.wait_for_timeout(100)
+    finally:
+        page.remove_listener("download", catch)
+        page.context.remove_listener("page", watch)
+    raise AssertionError(f"no download from {label}")
+
+
+def test_five_downloads_clicked_in_quick_succession_all_arrive_and_are_audited_once_each(browser, analysed) -> None:
+    """The probe clicked five download buttons 1.5 s apart: four arrived, the fifth spun forever, all five
+    audited."""
+    url, session_id, data = analysed
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.goto(f"{url}/reports?session={session_id}")
+    _player(page)
+    store = SessionStore(f"sqlite:///{data / 'sessions.db'}")
+    before = len(store.audit())
+    arrived = []
+    for label in ["Detections (CSV)", "Timeline (CSV)", "Summary (JSON)", "Detections (CSV)"]:
+        download = _download(page, label)
+        arrived.append((download.suggested_filename, Path(download.path()).stat().st_size))
+        page.wait_for_timeout(1500)
+    with page.expect_download(timeout=60_000) as report:
+        page.get_by_role("button", name="Printable report (HTML)").click()
+    arrived.append((report.value.suggested_filename, Path(report.value.path()).stat().st_size))
+    page.close()
+    assert [name for name, _size in arrived[:4]] == [
+        "Video_call_detections.csv", "Video_call_timeline.csv", "Video_call_summary.json", "Video_call_detections.csv"
+    ]  # fmt: skip
+    assert arrived[4][0] == f"report_{session_id}.html" and all(size > 0 for _name, size in arrived)
+    audit = store.audit().iloc[: len(store.audit()) - before]
+    store.engine.dispose()
+    assert sorted(audit["detail"]) == sorted(["detections.csv", "timeline.csv", "summary.json", "detections.csv",
+                                              f"report_{session_id}.html"])  # fmt: skip
 
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, bytes, object]:
@@ -152,7 +202,10 @@ def test_the_routes_serve_ranges_refuse_other_links_and_forget_a_deleted_session
     page = browser.new_page()
     page.goto(f"{url}/reports?session={session_id}")
     src = _player(page).locator("video").get_attribute("src")  # the link the page signed for this viewer
+    export = page.get_by_role("link", name="Timeline (CSV)").get_attribute("href")
     page.close()
+    status, body, headers = _get(f"{url}{export}")
+    assert status == 200 and body.startswith(b"time_s") and "attachment" in headers.get("Content-Disposition")
     token = src.rsplit("/", 1)[1]
     status, body, headers = _get(f"{url}/api/recording/{token}", {"Range": "bytes=0-99"})
     assert status == 206 and len(body) == 100 and headers.get("Content-Range").startswith("bytes 0-99/")
@@ -161,10 +214,12 @@ def test_the_routes_serve_ranges_refuse_other_links_and_forget_a_deleted_session
     boxes = json.loads(body)
     assert status == 200 and len(boxes["times"]) > 5 and len(boxes["rows"]) == 7 * boxes["starts"][-1]
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    assert _get(f"{url}/api/recording/{forged}")[0] == 404
-    assert _get(f"{url}/api/recording/{media_routes.grant_for(session_id, None)}")[0] == 404  # not this server's key
+    assert _get(f"{url}/api/recording/{forged}")[0] == 403
+    assert _get(f"{url}/api/recording/{media_routes.grant_for(session_id, None)}")[0] == 403  # not this server's key
     store = SessionStore(f"sqlite:///{data / 'sessions.db'}")
     store.delete(session_id)
     store.engine.dispose()
     assert _get(f"{url}/api/recording/{token}")[0] == 404  # deleted: gone at once, even before its file goes
     assert _get(f"{url}/api/overlay/{token}")[0] == 404
+    status, body, _ = _get(f"{url}{export}")
+    assert status == 404 and b"deleted" in body  # says why

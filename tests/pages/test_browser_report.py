@@ -80,9 +80,22 @@ def test_times_are_in_the_viewers_time_zone_and_there_is_no_deploy_button(browse
     context.close()
 
 
-def _video_time(page) -> float:
-    page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 1")
-    return float(page.locator("video").first.evaluate("v => v.currentTime"))
+def _video(page):
+    """The report's player's video (in its component frame)."""
+    video = page.frame_locator("iframe[title='fer.app.player.fer_player']").locator("video")
+    video.wait_for(state="attached", timeout=90_000)
+    return video
+
+
+def _video_time(page, after: float = -1.0, timeout_s: float = 30.0) -> float:
+    """The video's time once it is past ``after`` (and its metadata loaded)."""
+    video = _video(page)
+    for _ in range(int(timeout_s * 10)):
+        time_s = video.evaluate("v => v.readyState >= 1 ? v.currentTime : -1")
+        if time_s > after:
+            return float(time_s)
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the video stayed at {time_s} s")
 
 
 def test_a_click_on_a_moment_moves_the_video_there(browser, sessions) -> None:
@@ -90,9 +103,7 @@ def test_a_click_on_a_moment_moves_the_video_there(browser, sessions) -> None:
     page = _open(browser, f"{url}/reports?session={ids['12']}")
     assert _video_time(page) == pytest.approx(0.0, abs=0.5)
     page.get_by_role("button", name="▶ 6:40").click()
-    page.get_by_text("From 6:40").wait_for(timeout=30_000)
-    page.wait_for_function("() => Math.abs(document.querySelector('video').currentTime - 400) < 1", timeout=30_000)
-    assert _video_time(page) == pytest.approx(400.0, abs=1.0)
+    assert _video_time(page, after=399.0) == pytest.approx(400.0, abs=1.0)
     page.close()
 
 
@@ -102,9 +113,7 @@ def test_a_click_on_the_chart_moves_the_video_to_that_bar(browser, sessions) -> 
     chart = page.locator("[data-testid='stVegaLiteChart']").first
     box = chart.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)  # a bar past the middle
-    page.get_by_text("From ", exact=False).first.wait_for(timeout=30_000)
-    page.wait_for_function("() => document.querySelector('video').currentTime > 200", timeout=30_000)
-    assert 200 < _video_time(page) < 500
+    assert 200 < _video_time(page, after=200.0) < 500
     page.close()
 
 

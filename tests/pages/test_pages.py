@@ -129,7 +129,9 @@ def test_reports_lists_renders_and_deletes_a_session(data_folder: Path, face_cli
     assert len(app.get("vega_lite_chart")) == 2  # the expressions over time, the faces present below
     assert any(m.value.replace("\\", "").startswith("This 0:02 recording showed 1 face") for m in app.markdown)
     assert len(app.get("component_instance")) == 1  # the player: the recording itself, the faces drawn over it
-    assert len(app.get("download_button")) == 4  # detections, timeline, summary, printable: no video encoded
+    links = [b.proto.label for b in app.get("link_button")]
+    assert links == ["Detections (CSV)", "Timeline (CSV)", "Summary (JSON)"]  # no annotated video encoded
+    assert [b.label for b in app.get("download_button")] == ["Printable report (HTML)"]
     assert any(b.label.startswith("Make the annotated video") for b in app.button)  # made when asked for
     (stored,) = SessionStore().list()
     assert stored.artifacts(data_folder).is_dir() and list((data_folder / "uploads").iterdir())

@@ -3,6 +3,7 @@ lesson markers, the grouped view, the comparison and the printable report."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -39,8 +40,8 @@ def test_the_report_opens_with_its_summary_then_the_numbers_charts_video_and_dow
     assert when.endswith("(UTC)")  # AppTest has no browser time zone: said, not hidden
     assert app.markdown[1].value.replace("\\", "").startswith("This 10:00 recording showed 12 faces.")
     assert {m.label: m.value for m in app.metric}["Length"] == "10:00"
-    assert len(app.get("vega_lite_chart")) == 2 and len(app.get("video")) == 1
-    labels = [b.label for b in app.get("download_button")]
+    assert len(app.get("vega_lite_chart")) == 2 and len(app.get("component_instance")) == 1  # the player
+    labels = [b.proto.label for b in app.get("link_button")] + [b.label for b in app.get("download_button")]
     assert labels == [
         "Annotated video",
         "Detections (CSV)",
@@ -53,14 +54,18 @@ def test_the_report_opens_with_its_summary_then_the_numbers_charts_video_and_dow
 def test_a_notable_moment_starts_the_video_there(data_folder: Path) -> None:
     stored_with_video(SessionStore(), data_folder, faces=12, seconds=600)
     app = _reports()
-    assert app.get("video")[0].proto.start_time == 0
+    assert _seek(app) is None
     moments = [b for b in app.button if b.label.startswith("▶ ")]
     assert [b.label for b in moments] == ["▶ 3:20", "▶ 6:40"]  # the scripted lesson's two changes
     assert "Positive expressions rose from" in _text(app) and "percentage points" in _text(app)
     moments[1].click()
     app.run()
-    assert app.get("video")[0].proto.start_time == 400
-    assert any(c.value == "From 6:40" for c in app.caption)
+    assert _seek(app)["time_s"] == 400
+
+
+def _seek(app) -> dict | None:
+    """What the page asked the player to seek to."""
+    return json.loads(app.get("component_instance")[0].proto.json_args)["seek"]
 
 
 def test_lesson_markers_are_added_checked_shown_on_the_charts_and_removed(data_folder: Path) -> None:

@@ -41,7 +41,10 @@ def signed_app(tmp_path_factory: pytest.TempPathFactory, oidc_issuer: str) -> It
     data = tmp_path_factory.mktemp("sign_in_data")
     store = SessionStore(f"sqlite:///{data / 'sessions.db'}")
     for user, name in TEACHERS.items():
-        _save(store, name, owner=f"{user}@school.org")
+        files = data / "sessions" / user  # an export kept with the session, downloaded from the report
+        files.mkdir(parents=True)
+        (files / "timeline.csv").write_text("time_s,faces\n0.0,1\n")
+        _save(store, name, owner=f"{user}@school.org", artifacts_dir=files)
     _save(store, "Kept from before sign-in")  # the local user's, as the migration leaves older sessions
     store.engine.dispose()
     with running_app(data, oidc_issuer=oidc_issuer, admins=("head@school.org",)) as url:
@@ -150,3 +153,20 @@ def test_signing_out_ends_the_sign_in_everywhere_a_kept_cookie_included(browser,
     page.goto(f"{url}/reports")
     page.get_by_text("Sessions (pick").first.wait_for(timeout=60_000)
     page.context.close()
+
+
+def test_a_sessions_files_download_only_with_their_owners_sign_in(browser, signed_app) -> None:
+    url, _data = signed_app
+    page = _sign_in(browser, url, "alice")
+    page.goto(f"{url}/reports")
+    link = page.get_by_role("link", name="Timeline (CSV)")
+    link.wait_for(timeout=60_000)
+    href = link.get_attribute("href")
+    response = page.request.get(f"{url}{href}")  # with Alice's sign-in cookie, as her browser sends it
+    assert response.status == 200 and response.text().startswith("time_s")
+    page.context.close()
+    passed_on = httpx.get(f"{url}{href}", timeout=30)  # the link alone, as if forwarded or copied
+    assert passed_on.status_code == 403 and "another account" in passed_on.text
+    bob = _sign_in(browser, url, "bob")
+    assert bob.request.get(f"{url}{href}").status == 403
+    bob.context.close()

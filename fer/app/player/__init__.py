@@ -31,9 +31,12 @@ def _hex(bgr: tuple[int, int, int]) -> str:
 COLORS = {name: _hex(color) for name, color in CLASS_COLORS.items()}  # the exported video's colours
 
 
-def player(recording_url: str, overlay_url: str, *, seek: Seek | None, blur: bool, key: str, note: str = "") -> None:
-    """The recording at ``recording_url`` with the boxes from ``overlay_url``, every face blurred if ``blur``;
-    ``seek`` moves it to a moment (and plays it) when its nonce is new."""
+def player(
+    recording_url: str, overlay_url: str | None, *, seek: Seek | None, blur: bool, key: str, note: str = ""
+) -> None:
+    """The recording at ``recording_url`` with the boxes from ``overlay_url`` (None: a video with the faces drawn
+    in it already), every face blurred if ``blur``; ``seek`` moves it to a moment (and plays it) when its nonce is
+    new."""
     _component(
         recording=recording_url,
         overlay=overlay_url,

@@ -44,6 +44,9 @@ function render(newArgs) {
   if (args.overlay !== shownOverlay) {
     shownOverlay = args.overlay;
     overlay = null;
+  }
+  if (args.overlay && overlay === null) {
+    overlay = false;  // asked for: not again on the next render
     fetch(args.overlay, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
       .then(function (data) { overlay = data; video.dataset.faceFrames = String(data.times.length); draw(); })
