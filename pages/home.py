@@ -5,6 +5,7 @@ import streamlit as st
 from fer.app import access, resources, session_view
 from fer.app.clock import clock
 from fer.app.model_card import PROFILE_METRICS, shipped_model_summary
+from fer.app.spreadsheet_safe import safe_table
 from fer.labels import CLASSES
 from fer.sessions.retention import retention_days
 
@@ -49,18 +50,20 @@ st.subheader("Recent sessions")
 recent = store.list(limit=5, owner=viewer.scope)
 if recent:
     st.dataframe(
-        [
-            {
-                "session": s.name,
-                "when": session_view.local_time(s.created, session_view.viewer_zone()),
-                "source": s.source,
-                "length": clock(s.duration_s),
-                "faces": s.tracks,
-                "read": "—" if s.summary.get("readable_share") is None else f"{s.summary['readable_share']:.0%}",
-                "most common read": s.dominant or "none read",
-            }
-            for s in recent
-        ],
+        safe_table(
+            [
+                {
+                    "session": s.name,
+                    "when": session_view.local_time(s.created, session_view.viewer_zone()),
+                    "source": s.source,
+                    "length": clock(s.duration_s),
+                    "faces": s.tracks,
+                    "read": "—" if s.summary.get("readable_share") is None else f"{s.summary['readable_share']:.0%}",
+                    "most common read": s.dominant or "none read",
+                }
+                for s in recent
+            ]
+        ),
         hide_index=True,
         width="stretch",
     )
@@ -71,7 +74,7 @@ st.page_link("pages/analyse.py", label="Analyse a recording", icon=":material/mo
 
 if viewer.is_admin:
     with st.expander("Audit log (admins): sign-ins, deletions, downloads and exports"):
-        st.dataframe(store.audit(), hide_index=True, width="stretch")
+        st.dataframe(safe_table(store.audit()), hide_index=True, width="stretch")
 
 st.subheader("Legal note (EU)")
 st.markdown(

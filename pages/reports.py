@@ -6,6 +6,7 @@ import streamlit as st
 
 from fer.app import access, clock, report, resources, session_view
 from fer.app.markdown import plain
+from fer.app.spreadsheet_safe import safe_table
 from fer.sessions.migrations import MAX_MARKER_LABEL
 from fer.sessions.store import MAX_NAME, StoredSession
 
@@ -150,7 +151,7 @@ def compare(picked: list[StoredSession]) -> None:
     shares = ["Read", *(g.capitalize() for g in report.GROUPS)]
     table[shares] = (table[shares].astype(float) * 100).round()
     st.dataframe(
-        table,
+        safe_table(table),
         hide_index=True,
         width="stretch",
         column_config={name: st.column_config.NumberColumn(format="%d %%") for name in shares},
