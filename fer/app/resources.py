@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas.errors
 import sqlalchemy.exc
 import streamlit as st
 
 from fer.sessions.retention import RetentionSettingError, purge_expired, retention_days
-from fer.sessions.store import DamagedDatabaseError, SessionStore, damage, data_dir, database_url, file_name
+from fer.sessions.store import (
+    DamagedDatabaseError,
+    SessionStore,
+    damage,
+    data_dir,
+    database_url,
+    file_name,
+    problem,
+)
 
 if TYPE_CHECKING:
     from fer.engine.classifier import EmotionClassifier
     from fer.engine.live import LiveProcessor
+
+log = logging.getLogger(__name__)
 
 
 def use_app_navigation() -> None:
@@ -58,9 +68,11 @@ def store() -> SessionStore:
         st.error(damaged_message(str(error)))
         st.stop()
     except (sqlalchemy.exc.SQLAlchemyError, OSError, RuntimeError) as error:
+        log.warning("the session database could not be opened: %r", error)  # the details, for whoever runs it
         st.error(
-            f"The session database could not be opened ({type(error).__name__}: {error}). "
-            "Check FER_DATABASE_URL, that the database server is running, and that the data folder is writable."
+            problem(error, database_url())
+            or f"The session database could not be opened ({type(error).__name__}). Check FER_DATABASE_URL, that "
+            "the database server is running, and that the data folder is writable."
         )
         st.stop()
 
@@ -81,17 +93,10 @@ def database_problem(error: BaseException) -> str | None:
         if "is damaged" not in reason:
             reason = f"{file_name(database_url())} is damaged ({reason})"
         return damaged_message(reason)
-    cause: BaseException | None = error
-    for _ in range(10):
-        if cause is None:
-            break
-        if isinstance(cause, (sqlalchemy.exc.SQLAlchemyError, pandas.errors.DatabaseError)):
-            return (
-                f"The session database did not answer ({type(cause).__name__}). Try again in a moment; if this "
-                "stays, check that the database server is running and the data folder is readable."
-            )
-        cause = cause.__cause__ or cause.__context__
-    return None
+    found = problem(error, database_url())
+    if found is not None:
+        log.warning("session database: %r", error)  # the driver's own words stay in the server's log
+    return found
 
 
 def live_processor() -> LiveProcessor:

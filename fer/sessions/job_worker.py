@@ -34,7 +34,7 @@ from fer.engine.outputs import OutputError
 from fer.engine.video_io import VideoError, browser_playable
 from fer.engine.workers import local_cores, ray_address
 from fer.sessions.jobs import MAX_ATTEMPTS, QUEUED, Job, JobQueue, JobTakenBackError
-from fer.sessions.store import DATA_DIR_ENV, DATABASE_URL_ENV, SessionStore
+from fer.sessions.store import DATA_DIR_ENV, DATABASE_URL_ENV, DatabaseGoneError, SessionStore, problem
 from fer.sessions.workflow import SaveFailedError, new_artifacts_dir
 
 PARALLEL_ENV = "FER_JOB_WORKERS"
@@ -130,14 +130,19 @@ def run_worker(config: WorkerConfig) -> int:
         if not mine:
             log.info("another worker runs for %s", config.data_folder)
             return 0
-        return _Worker(config).run()
+        try:
+            worker = _Worker(config)
+        except DatabaseGoneError as error:  # never a new empty database in its place: the app says what to do
+            log.error("database: %s", error)
+            return 1
+        return worker.run()
 
 
 class _Worker:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.token = uuid.uuid4().hex
-        self.store = SessionStore(config.database_url)
+        self.store = SessionStore(config.database_url, create=False)
         self.queue = JobQueue(self.store.engine)
         self.running: dict[int, multiprocessing.process.BaseProcess] = {}
         self.ended: dict[int, int | None] = {}  # job id: exit code, of processes whose job is not settled yet
@@ -150,11 +155,14 @@ class _Worker:
         log.info("worker %s: %d job(s) at once, %d threads each", self.token[:8], self.config.parallel,
                  self.config.threads)  # fmt: skip
         idle_since = time.monotonic()
+        database = _OutageLog()
         while not self.stopping:
             try:
                 self._step()
-            except sa.exc.SQLAlchemyError as error:  # the database is busy or away: the jobs wait, nothing is lost
-                log.warning("database: %s", str(error).splitlines()[0])
+            except (sa.exc.SQLAlchemyError, DatabaseGoneError) as error:  # busy or away: the jobs wait, none is lost
+                database.failed(problem(error, self.config.database_url) or type(error).__name__)
+            else:
+                database.answered()
             if self.running:
                 idle_since = time.monotonic()
             elif time.monotonic() - idle_since > self.config.idle_exit_s:
@@ -247,6 +255,30 @@ class _Worker:
         log.info("worker %s: stopped", self.token[:8])
 
 
+class _OutageLog:
+    """While the database is away the worker retries every ``POLL_S``: it says so once, then once a minute with
+    how long it has lasted, and when it answers again, instead of a line every half second."""
+
+    EVERY_S = 60.0
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.said = 0.0
+
+    def failed(self, why: str) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        if now - self.said >= self.EVERY_S or self.said < self.since:
+            self.said = now
+            log.warning("database: %s (for %.0f s; jobs wait, nothing is lost)", why, now - self.since)
+
+    def answered(self) -> None:
+        if self.since is not None:
+            log.warning("database: answering again after %.0f s", time.monotonic() - self.since)
+            self.since = None
+
+
 def drop_unused_upload(job: Job, queue: JobQueue, store: SessionStore, data_folder: Path) -> None:
     """Delete a job's upload unless a stored session came from the same file or another active job needs it."""
     if job.source_sha256 and store.shares_source(job.source_sha256):
@@ -265,7 +297,7 @@ def run_job(job_id: int, worker: str, data_folder: Path, database_url: str, thre
     from fer.sessions.workflow import analyse_and_store
 
     _exit_with_parent()
-    store = SessionStore(database_url)
+    store = SessionStore(database_url, create=False)
     queue = JobQueue(store.engine)
     job = queue.get(job_id)
     if is_render(job):

@@ -80,6 +80,52 @@ def damage(error: BaseException | None) -> str | None:
     return None
 
 
+class DatabaseGoneError(RuntimeError):
+    """The SQLite file was removed, moved or replaced after it was opened: a write would go to a file nobody will
+    ever read again, and a fresh connection would create an empty one. Nothing is written until it is back."""
+
+
+def problem(error: BaseException, url: str) -> str | None:
+    """What a teacher and whoever runs the app need to hear about a database error, in plain words (never the
+    driver's text, which can hold SQL, paths and links); None if ``error`` did not come from the database."""
+    name, place = file_name(url), _place(url)
+    for _ in range(10):
+        if error is None:
+            return None
+        if isinstance(error, DatabaseGoneError | DamagedDatabaseError):
+            return str(error)
+        if isinstance(error, sqlite3.Error):
+            text = str(error).lower()
+            if "readonly" in text or "read-only" in text:
+                return (f"{name} has become read-only ({place}): nothing can be saved. Whoever runs this app: make "
+                        "the file and its folder writable again; what you just did was not saved.")  # fmt: skip
+            if "full" in text:
+                return f"The disk holding {name} is full ({place}): nothing can be saved until space is freed."
+            if "unable to open" in text:
+                return f"{name} cannot be opened ({place}): check that the data folder exists and is writable."
+            if "locked" in text or "busy" in text:
+                return f"{name} is busy with another change; try again in a moment."
+        if isinstance(error, sa.exc.OperationalError) and not isinstance(error.orig, sqlite3.Error):
+            return (f"The database server did not answer ({place}). Try again in a moment; if this stays, whoever "
+                    "runs this app should check that it is running.")  # fmt: skip
+        if isinstance(error, sa.exc.SQLAlchemyError | sqlite3.Error | pd.errors.DatabaseError):
+            nested = getattr(error, "orig", None) or error.__cause__ or error.__context__
+            if nested is None or nested is error:
+                return f"The session database did not answer ({place}). Try again in a moment."
+            error = nested
+            continue
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _place(url: str) -> str:
+    """Where the database is, without any password: the SQLite file's path, or the server's host and port."""
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return str(Path(parsed.database or "").resolve())
+    return f"{parsed.host or 'localhost'}:{parsed.port or 'default port'}"
+
+
 @dataclass(frozen=True)
 class StoredSession:
     id: int
@@ -111,10 +157,15 @@ class StoredSession:
 class SessionStore:
     """``SessionStore()`` opens (and creates or upgrades) the default database."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, create: bool = True) -> None:
+        """``create``: make the database if it does not exist (the app, on its first start). The job worker and
+        its processes pass False: a database removed under them is an error, not a new empty one."""
         self.url = url or database_url()
-        if self.url.startswith("sqlite:///"):
-            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self._file = _sqlite_file(self.url)
+        if self._file is not None:
+            if not create and not self._file.is_file():
+                raise DatabaseGoneError(f"{self._file.name} is not in {self._file.parent} (removed or moved?)")
+            self._file.parent.mkdir(parents=True, exist_ok=True)
         sqlite = self.url.startswith("sqlite")
         # SQLite: a writer waits up to 60 s for another one instead of failing with "database is locked"
         self.engine = sa.create_engine(self.url, connect_args={"timeout": 60} if sqlite else {})
@@ -126,6 +177,25 @@ class SessionStore:
             if reason := damage(error):
                 raise DamagedDatabaseError(f"{file_name(self.url)} is damaged ({reason})") from error
             raise
+        if self._file is not None:
+            self._identity = _identity(self._file)
+            sa.event.listen(self.engine, "begin", self._still_there)
+
+    def _still_there(self, _connection: sa.Connection) -> None:
+        """Before every transaction, reads and writes alike: the file is the one opened (one ``stat``)."""
+        try:
+            same = _identity(self._file) == self._identity
+        except FileNotFoundError:
+            raise DatabaseGoneError(
+                f"{self._file.name} was removed from {self._file.parent} while the app ran: nothing is saved or shown "
+                "until it is restored from a backup (then restart the app; started without it, the app begins an "
+                "empty one)"
+            ) from None
+        if not same:
+            raise DatabaseGoneError(
+                f"{self._file.name} in {self._file.parent} was replaced by another file while the app ran: nothing "
+                "is saved until the app is restarted on it"
+            )
 
     def check(self) -> None:
         """Raise ``DamagedDatabaseError`` if SQLite finds its file damaged. ``PRAGMA quick_check`` reads every
@@ -327,6 +397,19 @@ def _insert_frame(connection: sa.Connection, table: sa.Table, session_id: int, f
     records = [{"session_id": session_id, **dict(zip(names, row, strict=True))} for row in values.itertuples(False)]
     for start in range(0, len(records), 10_000):
         connection.execute(sa.insert(table), records[start : start + 10_000])
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for a server, or SQLite in memory)."""
+    parsed = sa.engine.make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    found = path.stat()
+    return found.st_dev, found.st_ino
 
 
 def _session_name(name: str) -> str:

@@ -42,5 +42,5 @@ def test_errors_from_the_database_while_a_page_reads_become_messages(monkeypatch
     assert damaged.startswith("The session database cannot be read: sessions.db is damaged (database disk image")
     assert "SELECT" not in damaged and "restore sessions.db from a backup" in damaged
     gone = resources.database_problem(sa.exc.OperationalError("SELECT secret", {}, Exception("server closed")))
-    assert gone.startswith("The session database did not answer (OperationalError)") and "secret" not in gone
+    assert gone.startswith("The database server did not answer") and "secret" not in gone
     assert resources.database_problem(ValueError("a bug, not the database")) is None
