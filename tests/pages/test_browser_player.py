@@ -194,7 +194,7 @@ def _get(url: str, headers: dict | None = None) -> tuple[int, bytes, object]:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, b"", error.headers
+        return error.code, error.read(), error.headers
 
 
 def test_the_routes_serve_ranges_refuse_other_links_and_forget_a_deleted_session(browser, analysed) -> None:
