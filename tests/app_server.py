@@ -68,3 +68,14 @@ def running_app(
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def visit_every_page(playwright, url: str, chromium: Path) -> None:
+    """Open each page of a running app in chromium, as a teacher clicking through the menu."""
+    browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+    page = browser.new_page()
+    for path in ("", "/reports", "/analyse", "/live"):
+        page.goto(f"{url}{path}")
+        page.locator("[data-testid='stSidebarNav']").wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+    browser.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import running_app, visit_every_page
 from tests.conftest import CHROMIUM, write_face_clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,13 +124,7 @@ def test_a_running_app_server_sends_nothing_out(tmp_path: Path, playwright) -> N
     httpx = pytest.importorskip("httpx")
     log = tmp_path / "strace.log"
     with running_app(tmp_path / "data", address="0.0.0.0", wrapper=traced(log)) as url:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        page = browser.new_page()
-        for path in ("", "/reports", "/analyse", "/live"):
-            page.goto(f"{url}{path}")
-            page.locator("[data-testid='stSidebarNav']").wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)
-        browser.close()
+        visit_every_page(playwright, url, CHROMIUM)
         handshake = {
             "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": "http://attacker.example",

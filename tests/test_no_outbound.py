@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import running_app, visit_every_page
 from tests.conftest import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,13 +116,7 @@ def test_a_running_app_server_makes_no_outbound_connection(tmp_path: Path, playw
     env = {"PYTHONPATH": os.pathsep.join([str(guard), os.environ.get("PYTHONPATH", "")]), "FER_OUTBOUND_LOG": str(log)}
     # 0.0.0.0, as a server with sign-in runs: where Streamlit's banner would look up the public IP
     with running_app(tmp_path / "data", extra_env=env, address="0.0.0.0") as url:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        page = browser.new_page()
-        for path in ("", "/reports", "/analyse", "/live"):
-            page.goto(f"{url}{path}")
-            page.locator("[data-testid='stSidebarNav']").wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)
-        browser.close()
+        visit_every_page(playwright, url, CHROMIUM)
     assert Path(f"{log}.armed").exists() and _attempts(log) == []
 
 
