@@ -72,8 +72,9 @@ else:
     st.caption("No sessions yet.")
 st.page_link("pages/analyse.py", label="Analyse a recording", icon=":material/movie:")
 
-if viewer.is_admin:
-    with st.expander("Audit log (admins): sign-ins, deletions, downloads and exports"):
+if viewer.is_admin:  # without sign-in the one local user is every session's owner: their own activity
+    whose = "Audit log (admins)" if viewer.signed_in else "Activity log"
+    with st.expander(f"{whose}: sign-ins, uploads, changes, deletions, downloads and exports"):
         st.dataframe(safe_table(store.audit()), hide_index=True, width="stretch")
 
 st.subheader("Legal note (EU)")

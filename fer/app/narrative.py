@@ -68,11 +68,15 @@ def _reading_sentence(summary: dict) -> str:
 
 
 def reasons_text(reasons: dict[str, float]) -> str:
-    """Why faces were not read, largest reason first: "too small", or "mostly too small (62%), then blurred (30%)"."""
+    """Why faces were not read, largest reason first: "too small", or "mostly too small (62% of the face time not
+    read), then blurred (30%)": shares of the unread part, said so, not of all face time."""
     if len(reasons) == 1:
         return READ_REASONS[next(iter(reasons))]
-    named = [f"{READ_REASONS[reason]} ({part:.0%})" for reason, part in list(reasons.items())[:2]]
-    return "mostly " + ", then ".join(named)
+    (first, first_part), (second, second_part) = list(reasons.items())[:2]
+    return (
+        f"mostly {READ_REASONS[first]} ({first_part:.0%} of the face time not read), "
+        f"then {READ_REASONS[second]} ({second_part:.0%})"
+    )
 
 
 def _shift_sentences(timeline: pd.DataFrame) -> list[str]:

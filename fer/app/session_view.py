@@ -241,7 +241,7 @@ def downloads(stored: StoredSession, viewer: Viewer, printable_report: Callable[
     for label, name in kept:
         token = _media_token(stored, viewer, name)
         row.link_button(label, f"/api/file/{token}?download=1", icon=":material/download:")
-    owner, report_name = viewer.owner, f"report_{stored.id}.html"
+    owner, report_name = viewer.owner, media_routes.download_name(stored, "report.html")
 
     def audited_report() -> str:  # runs when the browser asks for the file, outside this script run
         document = printable_report()

@@ -46,7 +46,6 @@ STORE_RETRIES = 6  # a database that does not answer when the results are ready:
 STORE_RETRY_S = 5.0  # the first wait; each next one is longer
 
 log = logging.getLogger("fer.jobs")
-_STARTED: list[subprocess.Popen] = []  # workers this process started, polled so none is left a zombie
 
 
 def default_parallel() -> int:
@@ -117,10 +116,11 @@ def start_worker(data_folder: Path, database_url: str) -> bool:
         return False
     log_file = data_folder / "jobs" / "worker.log"
     env = {**os.environ, DATA_DIR_ENV: str(data_folder), DATABASE_URL_ENV: database_url}
-    _STARTED[:] = [process for process in _STARTED if process.poll() is None]  # reaps those that exited
     with log_file.open("ab") as output:
         command = [sys.executable, "-m", "fer", "worker"]
-        _STARTED.append(subprocess.Popen(command, env=env, stdout=output, stderr=output, stdin=subprocess.DEVNULL))
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=output, stdin=subprocess.DEVNULL)
+    # reaped the moment it exits (it leaves by itself once idle): no <defunct> children of the server
+    threading.Thread(target=process.wait, name="fer-worker-reaper", daemon=True).start()
     return True
 
 

@@ -104,6 +104,10 @@ def test_a_click_on_a_moment_moves_the_video_there(browser, sessions) -> None:
     assert _video_time(page) == pytest.approx(0.0, abs=0.5)
     page.get_by_role("button", name="▶ 6:40").click()
     assert _video_time(page, after=399.0) == pytest.approx(400.0, abs=1.0)
+    # and plays (muted where the browser allows no more for a video started by a click outside its frame)
+    video = _video(page)
+    video.evaluate("v => new Promise(r => v.paused ? v.addEventListener('playing', r, {once: true}) : r())")
+    assert video.evaluate("v => !v.paused")
     page.close()
 
 

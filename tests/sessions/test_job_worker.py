@@ -252,3 +252,28 @@ def test_a_database_that_does_not_answer_at_storing_is_retried_and_the_job_done(
     assert (job.state, calls[0]) == (DONE, 3)
     assert [s.name for s in folder.store.list()] == ["Maths"]
     assert folder.session_folders() == [Path(job.artifacts_dir).name]
+
+
+def _zombie_children() -> list[int]:
+    """This process's children that exited and were never waited for (``<defunct>``)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_worker_the_app_started_is_reaped_when_it_exits(tmp_path: Path) -> None:
+    """A worker started for a folder without a database leaves at once (it never creates one): the server that
+    started it must not keep it as a zombie."""
+    (tmp_path / "jobs").mkdir()
+    assert job_worker.start_worker(tmp_path, f"sqlite:///{tmp_path / 'sessions.db'}")
+    deadline = time.monotonic() + 30
+    while "is not in" not in (tmp_path / "jobs" / "worker.log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert _zombie_children() == []

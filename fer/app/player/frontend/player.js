@@ -17,6 +17,12 @@ const MIN_PLATE_PX = 24; // smaller faces get a marker, not a plate many times t
 
 let args = {};
 let overlay = null;
+let status = "";  // what the player itself has to say (the boxes failed to load, it plays muted)
+
+function say(text) {
+  status = text;
+  note.textContent = (args && args.note) || status;
+}
 let shownRecording = null;
 let shownOverlay = null;
 let seekNonce = null;
@@ -50,7 +56,7 @@ function render(newArgs) {
     fetch(args.overlay, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
       .then(function (data) { overlay = data; video.dataset.faceFrames = String(data.times.length); draw(); })
-      .catch(function () { note.textContent = "The face boxes could not be loaded; the recording plays without them."; });
+      .catch(function () { say("The face boxes could not be loaded; the recording plays without them."); });
   }
   if (args.seek && args.seek.nonce !== seekNonce) {
     seekNonce = args.seek.nonce;
@@ -58,12 +64,18 @@ function render(newArgs) {
     const go = function () {
       video.currentTime = seek.time_s;
       if (seek.play) {
-        video.play().catch(function () { /* the browser wants a click first: the video waits at the moment */ });
+        video.play().catch(function () {
+          // A click on the page is not a click on this frame: browsers then start a video only muted.
+          video.muted = true;
+          video.play()
+            .then(function () { say("Playing muted (the browser's rule for videos started from the page): unmute it in the controls."); })
+            .catch(function () { /* not even muted: the video waits at the moment for a click on play */ });
+        });
       }
     };
     if (video.readyState >= 1) { go(); } else { video.addEventListener("loadedmetadata", go, { once: true }); }
   }
-  note.textContent = args.note || "";
+  note.textContent = args.note || status;
   fitHeight();
   draw();
 }
