@@ -32,7 +32,10 @@ case $command in
     app)
         # Streamlit's own banner is off (it looks up the public IP outside): say where the app is.
         echo "Starting the app: open http://localhost:8501 (or the --server.port you gave). Ctrl+C stops it."
-        exec .venv/bin/streamlit run serve.py "$@" ;;
+        # this machine only unless told otherwise (README, "Sign-in"): e.g. ./run.sh --server.address 0.0.0.0
+        address=(--server.address 127.0.0.1)
+        for arg in "$@"; do [[ $arg == --server.address* ]] && address=(); done
+        exec .venv/bin/streamlit run serve.py ${address[@]+"${address[@]}"} "$@" ;;
     test) exec .venv/bin/python -m pytest "$@" ;;
     setup) ;;
     *) echo "usage: ./run.sh [app|test|setup] [args...]" >&2; exit 2 ;;

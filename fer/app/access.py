@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from fer.app import resources
+from fer.app import request_guard, resources
 from fer.app.markdown import plain
-from fer.app.request_guard import ALLOW_NETWORK_ENV, LOCAL_ONLY_MESSAGE, network_allowed
+from fer.app.request_guard import ALLOW_NETWORK_ENV, LOCAL_ONLY_MESSAGE
 from fer.sessions.migrations import LOCAL_OWNER
 from fer.sessions.store import SessionStore
 
@@ -40,6 +40,15 @@ class Viewer:
     def scope(self) -> str | None:
         """The owner filter for the store: None (all sessions) for admins."""
         return None if self.is_admin else self.owner
+
+
+def network_allowed() -> bool:
+    """Other machines may be answered: sign-in is configured, or the open switch is set (environment or secret)."""
+    try:
+        secrets = dict(st.secrets)
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        secrets = {}
+    return request_guard.network_allowed(sign_in_configured(), secrets)
 
 
 def sign_in_configured() -> bool:
@@ -117,7 +126,7 @@ def gate() -> Viewer | None:
     # The peer's address (None on loopback; not a string in AppTest), never a header the client chose. The request
     # guard already refused other peers; this holds too where app.py is run without serve.py.
     if not sign_in_configured() and isinstance(st.context.ip_address, str):
-        if not network_allowed(sign_in=False):
+        if not network_allowed():
             st.error(LOCAL_ONLY_MESSAGE)
             st.stop()
         st.warning(

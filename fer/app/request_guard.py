@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 ALLOW_NETWORK_ENV = "FER_ALLOW_UNAUTHENTICATED_NETWORK"
@@ -42,20 +43,22 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
-def network_allowed(sign_in: bool) -> bool:
-    """Whether clients on other machines may be answered: with sign-in, or when the open switch says so."""
-    return sign_in or os.environ.get(ALLOW_NETWORK_ENV) == "1"
+def network_allowed(sign_in: bool, secrets: Mapping[str, object]) -> bool:
+    """Whether clients on other machines may be answered: with sign-in, or when the open switch says so (in the
+    environment, or as a top-level secret: the way to set it on Streamlit Community Cloud)."""
+    return sign_in or os.environ.get(ALLOW_NETWORK_ENV) == "1" or str(secrets.get(ALLOW_NETWORK_ENV, "")) == "1"
 
 
 def refusal(
-    path: str, client: str | None, headers: dict[str, str], websocket: bool, sign_in: bool, origins: frozenset[str]
+    path: str, client: str | None, headers: dict[str, str], websocket: bool, network: bool, origins: frozenset[str]
 ) -> Refusal | None:
-    """Why a request is refused, or None to let it through. ``headers`` have lower-case names; ``origins`` are the
-    extra exact origins allowed to open the WebSocket."""
+    """Why a request is refused, or None to let it through. ``headers`` have lower-case names; ``network``: other
+    machines may be answered (``network_allowed``); ``origins`` are the extra exact origins allowed to open the
+    WebSocket."""
     if any(path == closed or path.startswith(closed + "/") for closed in CLOSED_PATHS):
         return Refusal(404, "Not found")
     local = is_loopback(client) and _LOOPBACK_HOST.match(headers.get("host", "")) is not None
-    if not local and not network_allowed(sign_in):
+    if not local and not network:
         return Refusal(403, LOCAL_ONLY_MESSAGE)
     if websocket and "origin" in headers and not same_origin(headers["origin"], headers.get("host", ""), origins):
         return Refusal(403, "Forbidden origin")
@@ -98,7 +101,7 @@ class RequestGuard:
             client[0] if client else None,
             headers,
             scope["type"] == "websocket",
-            access.sign_in_configured(),
+            access.network_allowed(),
             _allowed_origins(),
         )
         if why is not None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import time
 import tomllib
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from fer.app.access import Viewer
@@ -20,9 +25,34 @@ AUTH = {
 }
 
 
-def test_the_server_listens_on_loopback_unless_told_otherwise() -> None:
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["address"] == "127.0.0.1"
+def _listening_address(port: int) -> str:
+    """The local address a TCP socket listens on for ``port`` (IPv4, from /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # LISTEN
+            return ".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0))
+    return ""
+
+
+@pytest.mark.parametrize(("extra", "bound"), [((), "127.0.0.1"), (("--server.address", "0.0.0.0"), "0.0.0.0")])
+def test_run_sh_serves_this_machine_only_unless_told_otherwise(tmp_path: Path, extra: tuple, bound: str) -> None:
+    """The bind is run.sh's, not config.toml's (which Community Cloud reads too)."""
+    assert "address" not in tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "FER_DATA_DIR": str(tmp_path)}
+    command = ["bash", str(ROOT / "run.sh"), "--server.port", str(port), "--server.headless", "true", *extra]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (found := _listening_address(port)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert found == bound
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 def test_admins_reach_every_session_and_teachers_their_own() -> None:

@@ -8,16 +8,16 @@ import asyncio
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from fer.app.request_guard import ALLOW_NETWORK_ENV, RequestGuard, refusal, same_origin
+from fer.app.request_guard import ALLOW_NETWORK_ENV, RequestGuard, network_allowed, refusal, same_origin
 
 NO_ORIGINS: frozenset[str] = frozenset()
 
 
-def _status(client, host, *, sign_in=False, websocket=False, origin=None, path="/") -> int:
+def _status(client, host, *, network=False, websocket=False, origin=None, path="/") -> int:
     headers = {"host": host} if host is not None else {}
     if origin is not None:
         headers["origin"] = origin
-    why = refusal(path, client, headers, websocket, sign_in, NO_ORIGINS)
+    why = refusal(path, client, headers, websocket, network, NO_ORIGINS)
     return 200 if why is None else why.status
 
 
@@ -45,10 +45,14 @@ def test_without_sign_in_only_loopback_peers_asking_for_a_loopback_name_are_answ
 
 
 def test_with_sign_in_or_the_open_switch_other_machines_are_answered(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _status("192.168.1.20", "classroom.example.org", sign_in=True) == 200
+    assert _status("192.168.1.20", "classroom.example.org", network=True) == 200
     assert _status("192.168.1.20", "classroom.example.org") == 403
+    monkeypatch.delenv(ALLOW_NETWORK_ENV, raising=False)
+    assert network_allowed(sign_in=True, secrets={})
+    assert not network_allowed(sign_in=False, secrets={})
+    assert network_allowed(sign_in=False, secrets={ALLOW_NETWORK_ENV: "1"})  # a top-level secret, as on Cloud
     monkeypatch.setenv(ALLOW_NETWORK_ENV, "1")
-    assert _status("192.168.1.20", "classroom.example.org") == 200
+    assert network_allowed(sign_in=False, secrets={})
 
 
 @pytest.mark.parametrize(
@@ -77,7 +81,7 @@ def test_an_origin_listed_in_the_config_is_allowed_exactly() -> None:
 
 def test_the_metrics_endpoint_is_closed_even_on_this_machine() -> None:
     assert _status("127.0.0.1", "localhost:8501", path="/_stcore/metrics") == 404
-    assert _status("192.168.1.20", "x", sign_in=True, path="/_stcore/metrics") == 404
+    assert _status("192.168.1.20", "x", network=True, path="/_stcore/metrics") == 404
 
 
 def _run_guard(scope: dict, incoming: list[dict]) -> tuple[list[dict], list[dict]]:
