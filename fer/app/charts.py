@@ -108,7 +108,9 @@ def expressions_over_time(
     click = alt.selection_point(name=SELECTION, fields=["time_s"], on="click", clear="dblclick")
     bar_layer = (
         alt.Chart(_with_clock(bars, duration_s, percent=percent))
-        .mark_rect(strokeWidth=0.6)  # a stroke in the bar's own colour hides the hairline seams between bars
+        # a stroke in the bar's own colour hides the hairline seams between bars; clipped: a last bar longer than
+        # the session (bars are whole steps) stops at its end, inside the frame
+        .mark_rect(strokeWidth=0.6, clip=True)
         .encode(
             time_axis(duration_s, percent=percent),
             alt.X2("end_s:Q"),
@@ -138,7 +140,7 @@ def faces_over_time(
     most = float(coverage["top"].max()) if len(coverage) else 0.0
     chart = (
         alt.Chart(_with_clock(coverage, duration_s))
-        .mark_rect()
+        .mark_rect(clip=True)
         .encode(
             time_axis(duration_s),
             alt.X2("end_s:Q"),
@@ -165,12 +167,13 @@ def track_strip(cells: pd.DataFrame, duration_s: float, markers: pd.DataFrame | 
     tracks = max(1, cells["track_id"].nunique())
     strip = (
         alt.Chart(_with_clock(cells, duration_s, "start_s"))
-        .mark_bar(cornerRadius=0, binSpacing=0)
+        .mark_bar(cornerRadius=0, binSpacing=0, clip=True)
         .encode(
             time_axis(duration_s, field="start_s"),
             alt.X2("end_s:Q"),
             alt.Y("track_id:O", axis=_y_axis("Face")),
-            alt.Color("expression:N", scale=_STRIP_SCALE, legend=None),  # the colours of the charts above
+            # the colours of the charts above, with a legend: "not read" and neutral are both greys
+            alt.Color("expression:N", title="Expression", scale=_STRIP_SCALE, legend=_LEGEND),
             tooltip=[
                 alt.Tooltip("track_id:O", title="face"),
                 alt.Tooltip("at:N", title="from"),

@@ -113,6 +113,22 @@ def test_charts_of_one_session_share_the_y_axis_width_so_their_time_axes_line_up
         assert axis["minExtent"] == axis["maxExtent"] == Y_AXIS_WIDTH
 
 
+def test_no_bar_runs_past_the_sessions_end() -> None:
+    """Bars are whole steps: the last one of a 0:16 session ends at 0:20, and was drawn past the frame (the
+    printable report showed it); the axis stops at the session's end and every bar layer is clipped to it."""
+    bars = _bars()
+    duration = float(bars["end_s"].max()) - 3.0
+    charts = [
+        expressions_over_time(stacked(bars), duration),
+        faces_over_time(coverage(bars), duration),
+        track_strip(track_cells(face_rows([(0.5, 1, "happy", 0.8)]), duration), duration),
+    ]
+    for chart in charts:
+        spec = chart.to_dict()["layer"][0]
+        assert spec["mark"]["clip"] is True
+        assert spec["encoding"]["x"]["scale"]["domain"] == [0, duration]
+
+
 def test_track_strip_rows_thin_out_so_many_faces_stay_about_600_px() -> None:
     def cells(tracks: int) -> pd.DataFrame:
         rows = [(t * 0.5, k, CLASSES[(k + t) % 7], 0.8) for k in range(tracks) for t in range(6)]
