@@ -3,8 +3,9 @@
 Streams a fake camera (the clip as Y4M) on the Live page and finds the saved live session;
 cancels an analysis half-way (nothing may be stored); closes the tab right after pressing Analyse and finds the
 analysis finished later; uploads ../shared/videos/smiling_woman.mp4 on "Analyse a video", follows the job to its
-report, checks that the annotated video plays and the charts render (light and dark theme).
-Screenshots go to screenshots/ (look at them).
+report, checks that the recording plays and the charts render (light and dark theme).
+Screenshots go to screenshots/ (look at them). A fresh clone without ../shared runs them all on a real face the
+repository may hold (matplotlib's Grace Hopper portrait, moving across a generated room).
 """
 
 from __future__ import annotations
@@ -17,17 +18,23 @@ import numpy as np
 import pytest
 
 from tests.app_server import running_app
-from tests.conftest import CHROMIUM, VIDEOS, needs_videos
+from tests.conftest import CHROMIUM, VIDEOS, write_face_clip
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"
 
-pytestmark = [
-    needs_videos,
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"Debian chromium not found at {CHROMIUM} (.ci/run installs it)"),
-]
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.is_file(), reason=f"Debian chromium not found at {CHROMIUM} (.ci/run installs it)"
+)
+
+
+def _clip(name: str, folder: Path) -> Path:
+    """The shared clip ``name`` where ../shared is, else the portrait clip under the same name (the tests follow
+    the job by it): 4.6 s at 10 frames a second, as long as smiling_woman.mp4."""
+    shared = VIDEOS / f"{name}.mp4"
+    return shared if shared.is_file() else write_face_clip(folder / f"{name}.mp4", frames=46, fps=10.0)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +78,6 @@ def _player_video(page):
 
 
 def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page, tmp_path: Path) -> None:
-    from tests.conftest import write_face_clip
-
     page.goto(f"{app_url}/analyse")  # a deep link as the server's very first request
     page.get_by_text("Recording").first.wait_for(timeout=60_000)
     sidebar = page.locator("[data-testid='stSidebarNav']")
@@ -86,10 +91,10 @@ def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page, tmp_pa
     page.get_by_text("No sessions yet").wait_for(timeout=60_000)
 
 
-def test_closing_the_tab_mid_analysis_lets_the_analysis_finish(playwright, app_url: str) -> None:
+def test_closing_the_tab_mid_analysis_lets_the_analysis_finish(playwright, app_url: str, tmp_path: Path) -> None:
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
     tab = browser.new_page(viewport={"width": 1280, "height": 1600})
-    _queue(tab, app_url, VIDEOS / "video_call.mp4")
+    _queue(tab, app_url, _clip("video_call", tmp_path))
     browser.close()  # the teacher goes away; the job does not
     later = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
     try:
@@ -101,9 +106,9 @@ def test_closing_the_tab_mid_analysis_lets_the_analysis_finish(playwright, app_u
         later.close()
 
 
-def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page) -> None:
+def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page, tmp_path: Path) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
-    _queue(page, app_url, VIDEOS / "smiling_woman.mp4")
+    _queue(page, app_url, _clip("smiling_woman", tmp_path))
     page.get_by_text("smiling_woman").first.wait_for(timeout=60_000)  # in the list, with its progress
     page.wait_for_timeout(1500)
     page.screenshot(path=str(SCREENSHOTS / "analyse.png"), full_page=True)
@@ -129,8 +134,6 @@ def test_upload_analyse_watch_and_find_the_session_in_reports(app_url: str, page
 def test_faces_too_small_to_read_are_shown_as_present_and_never_given_an_expression(
     app_url: str, page, tmp_path: Path
 ) -> None:
-    from tests.conftest import write_face_clip
-
     clip = write_face_clip(tmp_path / "back_row.mp4", frames=30, portrait_px=72)  # a face about 26 px across
     _queue(page, app_url, clip)
     _open_report_when_done(page, "back_row")
@@ -171,7 +174,7 @@ def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> 
 
 
 def _fake_camera_browser(playwright, tmp_path: Path):
-    camera = _to_y4m(VIDEOS / "smiling_woman.mp4", tmp_path / "camera.y4m")
+    camera = _to_y4m(_clip("smiling_woman", tmp_path), tmp_path / "camera.y4m")
     args = [
         "--no-sandbox",
         "--use-fake-device-for-media-stream",
