@@ -30,11 +30,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+STAND_IN_FRAMES = {"smiling_woman": 46, "video_call": 60}  # at 10 a second: smiling_woman.mp4 lasts 4.6 s
+
+
 def _clip(name: str, folder: Path) -> Path:
     """The shared clip ``name`` where ../shared is, else the portrait clip under the same name (the tests follow
-    the job by it): 4.6 s at 10 frames a second, as long as smiling_woman.mp4."""
+    the job by it), each of its own length: the same file twice would be asked about as a duplicate upload."""
     shared = VIDEOS / f"{name}.mp4"
-    return shared if shared.is_file() else write_face_clip(folder / f"{name}.mp4", frames=46, fps=10.0)
+    return shared if shared.is_file() else write_face_clip(folder / f"{name}.mp4", STAND_IN_FRAMES[name], fps=10.0)
 
 
 @pytest.fixture(scope="module")
