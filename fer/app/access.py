@@ -15,6 +15,7 @@ says otherwise, and then every page shows a warning.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,10 +113,30 @@ def _account(claims: Mapping[str, object], store: SessionStore) -> tuple[str, da
         return None
     issued = claims.get("iat")
     signed_in_at = datetime.fromtimestamp(issued, UTC) if isinstance(issued, int | float) else None
-    signed_out = store.last_recorded(owner, "sign_out")
+    signed_out = _signed_out_at(owner, store)
     if signed_out is not None and (signed_in_at is None or signed_in_at <= signed_out):
         return None  # a cookie from before a sign-out (captured, or another browser): revoked
     return owner, signed_in_at
+
+
+SIGN_OUT_CHECK_S = 10.0  # how old a known last sign-out may be: another server process's sign-out counts by then
+_SIGN_OUTS: dict[str, tuple[float, datetime | None]] = {}  # account: (when looked up, their last sign-out)
+
+
+def _signed_out_at(owner: str, store: SessionStore) -> datetime | None:
+    """The account's last sign-out, looked up at most every ``SIGN_OUT_CHECK_S``: every rerun and every range
+    request of a playing video asks, and the audit log is scanned for it."""
+    held = _SIGN_OUTS.get(owner)
+    if held is None or time.monotonic() - held[0] > SIGN_OUT_CHECK_S:
+        held = (time.monotonic(), store.last_recorded(owner, "sign_out"))
+        _SIGN_OUTS[owner] = held
+    return held[1]
+
+
+def _sign_out(current: Viewer) -> None:
+    resources.store().record(current.owner, "sign_out")
+    _SIGN_OUTS.pop(current.owner, None)  # this process knows at once
+    st.logout()
 
 
 def gate() -> Viewer | None:
@@ -145,8 +166,7 @@ def gate() -> Viewer | None:
                 help=f"Your account, as an administrator lists it under [fer] admins: {current.owner}",
             )
             if st.button("Sign out", help="Ends this sign-in in every browser it was used in."):
-                resources.store().record(current.owner, "sign_out")
-                st.logout()
+                _sign_out(current)
     return current
 
 
