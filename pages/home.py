@@ -1,4 +1,5 @@
-"""Home: what the app does and does not do, and what it stores."""
+"""Home: what the app does, the two ways to start (a recording, a live lesson), what it does not do, what it
+stores, and how well the model reads."""
 
 import streamlit as st
 
@@ -18,6 +19,13 @@ st.markdown(
     f"**observed facial expression** into seven classes ({', '.join(CLASSES)}), follows each face "
     "over time and charts how the class's expressions change during a session."
 )
+start_recording, start_live = st.columns(2, border=True)
+with start_recording:
+    st.page_link("pages/analyse.py", label="**Analyse a recording**", icon=":material/movie:")
+    st.caption("Upload a lesson's video (MP4, MOV, WebM...). It is analysed in the background while you wait.")
+with start_live:
+    st.page_link("pages/live.py", label="**Watch a live lesson**", icon=":material/videocam:")
+    st.caption("Use this computer's webcam: the class's expressions as the lesson runs, saved when you stop.")
 st.warning(
     "**Expressions are not feelings.** A face that looks neutral, sad or happy says little about what a "
     "person feels, thinks or how engaged they are. Read the charts as a rough picture of visible "
@@ -70,7 +78,6 @@ if recent:
     st.page_link("pages/reports.py", label="Open Reports", icon=":material/bar_chart:")
 else:
     st.caption("No sessions yet.")
-st.page_link("pages/analyse.py", label="Analyse a recording", icon=":material/movie:")
 
 if viewer.is_admin:  # without sign-in the one local user is every session's owner: their own activity
     whose = "Audit log (admins)" if viewer.signed_in else "Activity log"
@@ -84,15 +91,19 @@ st.markdown(
     "EU school or university unless such an exception applies; check with your data-protection officer."
 )
 
-st.subheader("The model")
+st.subheader("How well the model reads")
 for profile, (use, path) in PROFILE_METRICS.items():
     summary = shipped_model_summary(path)
     if summary is None:
         st.info(f"The {profile} profile's metrics were not found (models/{path.name}).")
         continue
-    st.markdown(f"**{use}**")
-    left, middle, right = st.columns(3)
-    left.metric("Test accuracy", f"{summary.accuracy:.1%}")
-    middle.metric("Macro-F1", f"{summary.macro_f1:.3f}")
-    right.metric("Test faces (FER2013 PublicTest)", f"{summary.n:,}")
-st.caption("Details, limits and how it was measured: models/MODEL_CARD.md.")
+    st.markdown(
+        f"- **{use}**: on {summary.n:,} test faces it had never seen (FER2013), its reading matched the "
+        f"expression people had labelled **{summary.accuracy:.0%}** of the time (guessing: 14 %). "
+        f"Expressions it sees rarely, such as disgust, are read less well (average over the seven: "
+        f"{summary.macro_f1:.2f} F1)."
+    )
+st.caption(
+    "People labelling these faces agree with the set's labels about 65 % of the time (Goodfellow et al., 2013): "
+    "a single face's expression is often ambiguous. Details, limits and how it was measured: models/MODEL_CARD.md."
+)

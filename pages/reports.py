@@ -33,6 +33,8 @@ chosen = st.multiselect(
     format_func=labels.get,
     max_selections=4,
 )
+if st.query_params.get_all("session") != [str(session_id) for session_id in chosen]:
+    st.query_params["session"] = [str(session_id) for session_id in chosen]  # what is open can be bookmarked
 if not chosen:
     st.stop()
 view = st.segmented_control(

@@ -35,6 +35,8 @@ from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer, FrameResult
 from fer.engine.render import BLUR_BOXES_CSV, BlurBoxesCsv
 from fer.engine.video_io import Frame, H264Writer, VideoInfo, VideoReader, capped_scale
 
+MIN_PACE_S = 3.0  # seconds of analysis before a time left is estimated
+
 
 class AnalysisCancelled(Exception):  # noqa: N818 - it is a signal, not an error
     """Raise from ``on_progress`` to stop an analysis; nothing is written."""
@@ -46,6 +48,9 @@ class Progress:
     video_time_s: float
     duration_s: float
     elapsed_s: float
+    # (elapsed_s, video_time_s) where the pace is measured from: the first analysed frame, so the seconds spent
+    # loading the models do not count as analysis (a 32 s job once said "about 3:08 left")
+    paced_from: tuple[float, float] = (0.0, 0.0)
 
     @property
     def fraction(self) -> float:
@@ -54,10 +59,13 @@ class Progress:
 
     @property
     def eta_s(self) -> float | None:
-        """Seconds left at the pace so far; None until there is a pace."""
-        if self.fraction <= 0:
+        """Seconds left at the pace since ``paced_from``; None until it has run ``MIN_PACE_S`` (the first frames,
+        caches cold, are no pace) or where the video's length is unknown."""
+        spent = self.elapsed_s - self.paced_from[0]
+        done = self.video_time_s - self.paced_from[1]
+        if self.duration_s <= 0 or spent < MIN_PACE_S or done <= 0:
             return None
-        return self.elapsed_s * (1 - self.fraction) / self.fraction
+        return spent * max(self.duration_s - self.video_time_s, 0.0) / done
 
 
 @dataclass
@@ -106,7 +114,7 @@ def analyze_video(
         sinks = _frame_sinks(staging, write_video, 1 / interval_s, settings.blur, video, sound_warnings)
         decoding = {"decode": 0.0}
         with sinks as sink:
-            frames_analysed, last_time, longest_gap = 0, 0.0, (0.0, 0.0)
+            frames_analysed, last_time, longest_gap, paced_from = 0, 0.0, (0.0, 0.0), None
             frames = stack.enter_context(closing(prefetch(timed(analysed_frames(video, settings), decoding))))
             for frame in frames:
                 if frame.time_s - last_time > longest_gap[1] - longest_gap[0]:
@@ -118,7 +126,8 @@ def analyze_video(
                 frames_analysed, last_time = frames_analysed + 1, frame.time_s
                 if on_progress is not None:
                     elapsed = time.perf_counter() - started
-                    on_progress(Progress(frames_analysed, last_time, info.duration_s, elapsed))
+                    paced_from = paced_from or (elapsed, last_time)
+                    on_progress(Progress(frames_analysed, last_time, info.duration_s, elapsed, paced_from))
         seen = FramesSeen(frames_analysed, last_time, longest_gap, video.corrupt_frames, sound_warnings)
         staged = (staging, Path(out_dir), write_video) if staging is not None else None
         stages = stage_times(time.perf_counter() - started, decoding["decode"], analyzer.timings)

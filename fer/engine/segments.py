@@ -226,6 +226,7 @@ class _Follow:
     started: float
     on_progress: Callable[[Progress], None] | None
     frames_analysed: int = 0
+    paced_from: tuple[float, float] | None = None  # Progress.paced_from: when the first segment reported
 
     def wait(self, pending: Pending, phase: int) -> list:
         reached: dict[int, tuple[float, int]] = {}  # segment -> (time reached, frames)
@@ -239,7 +240,10 @@ class _Follow:
                 if phase == 0:  # rendering draws the frames analysed: the count stays
                     self.frames_analysed = sum(count for _, count in reached.values())
                 elapsed = time.perf_counter() - self.started
-                self.on_progress(Progress(self.frames_analysed, done_s, self.duration_s, elapsed))
+                if self.paced_from is None and done_s > 0:  # the segments' models loaded, frames came in
+                    self.paced_from = (elapsed, done_s)
+                paced_from = self.paced_from or (elapsed, done_s)
+                self.on_progress(Progress(self.frames_analysed, done_s, self.duration_s, elapsed, paced_from))
         return pending.results()
 
 

@@ -108,8 +108,18 @@ def test_progress_reports_and_cancelling_leaves_old_results_untouched(
     with pytest.raises(AnalysisCancelled):
         analyze_video(face_clip, out, EVERY_FRAME, on_progress=cancel_halfway, classifier=classifier)
     assert [p.frames_analysed for p in seen] == list(range(1, 11))
-    assert 0.4 < seen[-1].fraction < 0.5 and seen[-1].eta_s > 0
+    assert 0.4 < seen[-1].fraction < 0.5
+    assert all(p.paced_from == (seen[0].elapsed_s, seen[0].video_time_s) for p in seen)  # from the first frame
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_time_left_is_paced_from_the_first_analysed_frame_not_from_loading_the_models() -> None:
+    loaded = (2.9, 0.125)  # 2.9 s of loading, then the first frame
+    assert Progress(1, 0.125, 32.0, 2.9, loaded).eta_s is None
+    assert Progress(20, 2.5, 32.0, 4.0, loaded).eta_s is None  # a second of frames is no pace yet
+    # 12.375 s of video in 5 s of analysis: 19.5 s of video left take about 7.9 s (counting the loading: 17.2 s)
+    assert Progress(100, 12.5, 32.0, 7.9, loaded).eta_s == pytest.approx(5 * 19.5 / 12.375)
+    assert Progress(100, 12.5, 0.0, 7.9, loaded).eta_s is None  # the container does not say how long
 
 
 def test_without_out_dir_nothing_is_written(face_clip: Path, tmp_path: Path, classifier, monkeypatch) -> None:

@@ -109,9 +109,14 @@ def test_sessions_compare_on_one_lesson_time_axis_with_a_table_of_numbers(data_f
     short = scripted_session(store, faces=1, seconds=300, name="Short")
     long = scripted_session(store, faces=30, seconds=1200, name="Long")
     app = _reports()
+    assert app.query_params["session"] == str(long)  # the newest, opened by default, is in the address
     app.multiselect[0].set_value([short, long])
     app.run()
     assert not app.exception
+    assert app.query_params["session"] == [str(short), str(long)]  # the comparison can be bookmarked
+    reopened = AppTest.from_file(str(ROOT / "pages" / "reports.py"), default_timeout=60)
+    reopened.query_params["session"] = [str(short), str(long)]
+    assert reopened.run().multiselect[0].value == [short, long]
     table = app.dataframe[0].value
     assert table["Session"].tolist() == ["Short", "Long"] and table["Length"].tolist() == ["5:00", "20:00"]
     assert set(table.columns) >= {"Faces", "Read", "Positive", "Negative"}
