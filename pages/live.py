@@ -8,8 +8,10 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer.app import access, charts, resources
+from fer.app.clock import clock
 from fer.app.live_stream import keep_stream_while_shown
 from fer.app.markdown import plain
+from fer.engine.live import RECENT_S
 from fer.sessions.store import MAX_NAME
 
 resources.use_app_navigation()
@@ -28,6 +30,7 @@ name = st.text_input(
 )
 processor.session_name = name
 processor.owner = access.current().owner
+outcome = st.empty()  # "saved" lands here, above the video, where the teacher looks when pressing STOP
 video_column, panel_column = st.columns([3, 2])
 
 
@@ -50,7 +53,7 @@ with video_column:
     processor.paused = controls[0].toggle("Pause analysis", value=processor.paused, key="live_paused")
     if controls[1].button("Reset statistics"):
         processor.reset()
-    blur_snapshot = controls[2].checkbox("Blur faces in snapshots", value=True)
+    blur_snapshot = controls[2].checkbox("Blur snapshots", value=True, help="every face in a snapshot is blurred")
     if st.button("Snapshot of the current frame"):
         snapshot = processor.snapshot(blur=blur_snapshot)
         if snapshot is None:
@@ -70,9 +73,9 @@ elif st.session_state.pop("live_was_playing", False):
     processor.reset()
     st.session_state.pop("live_name", None)
     if session_id is None:
-        st.info("The stream stopped before any frame was analysed; nothing was saved.")
+        outcome.info("The stream stopped before any frame was analysed; nothing was saved.")
     else:
-        st.success(f"Live session “{plain(name)}” is saved; it is listed in Reports.")
+        outcome.success(f"Live session “{plain(name)}” is saved; it is listed in Reports.")
 
 
 @st.fragment(run_every=1.0)
@@ -81,15 +84,18 @@ def live_panel() -> None:
     left, middle, right = st.columns(3)
     left.metric("Faces now", stats.faces, help="grey boxes: faces whose expression can't be read right now")
     middle.metric("Processed fps", f"{stats.processed_fps:.1f}")
-    right.metric("Running", f"{stats.seconds / 60:.1f} min" if playing else "stopped")
+    right.metric("Running", clock(stats.seconds) if playing else "–", help="minutes:seconds since the stream started")
     if stats.paused:
         st.caption("Analysis paused.")
-    st.markdown(f"**Expressions now** (share of the {stats.faces_readable} of {stats.faces} faces read)")
-    if stats.faces and not stats.faces_readable:
-        st.caption("No face can be read right now: too small, turned away, blurred or too uncertain.")
+    read = "" if stats.read_share is None else f" (read on {stats.read_share:.0%} of the face time)"
+    st.markdown(f"**Expressions, last {RECENT_S} s**{read}")
+    if stats.read_share is None:
+        st.caption(f"No face in the last {RECENT_S} s.")
+    elif stats.read_share == 0:
+        st.caption("No face could be read: too small, turned away, blurred or too uncertain.")
     else:
         now = pd.DataFrame({"expression": list(stats.shares), "share": list(stats.shares.values())})
-        st.altair_chart(charts.overall_distribution(now, height=220, title="Share of faces read"), width="stretch")
+        st.altair_chart(charts.overall_distribution(now, height=240, title="Share of faces read"), width="stretch")
     st.markdown("**The last minute**")
     if stats.trend.empty:
         st.caption("The trend appears once faces are seen.")

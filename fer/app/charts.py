@@ -187,13 +187,15 @@ def track_strip(cells: pd.DataFrame, duration_s: float, markers: pd.DataFrame | 
 
 
 def overall_distribution(shares: pd.DataFrame, height: int = 220, title: str = "Share of face time") -> alt.Chart:
+    """(expression, share) as one bar per expression, the names down the side: each stays readable in a narrow
+    column (side by side at the bottom, every other name was dropped for lack of room)."""
     return (
         alt.Chart(shares, height=height)
         .mark_bar()
         .encode(
-            alt.X("expression:N", title=None, sort=list(CLASSES), axis=alt.Axis(labelAngle=0)),
-            alt.Y("share:Q", title=title, axis=alt.Axis(format="%"), scale=_UNIT),
-            _COLOR,
+            alt.Y("expression:N", title=None, sort=list(CLASSES), axis=alt.Axis(labelOverlap=False)),
+            alt.X("share:Q", title=title, axis=alt.Axis(format="%"), scale=_UNIT),
+            alt.Color("expression:N", scale=_SCALE, legend=None),  # the names are on the axis
             tooltip=["expression:N", alt.Tooltip("share:Q", format=".1%")],
         )
     )

@@ -28,16 +28,19 @@ import av
 import numpy as np
 import pandas as pd
 
-from fer.engine.aggregate import SessionAggregator, long_shares
+from fer.engine.aggregate import SHARE_COLUMNS, SessionAggregator, long_shares
 from fer.engine.annotate import FaceAnnotator, blur_faces
 from fer.engine.classifier import EmotionClassifier
 from fer.engine.detection import FaceDetector
 from fer.engine.detections import Detections
 from fer.engine.outputs import DetectionsCsv
 from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
-from fer.labels import CLASSES, NUM_CLASSES
+from fer.labels import CLASSES
 
 TREND_S = 60  # the rolling trend shows the last minute
+# "Expressions now" pools the last seconds: one frame's reading, sampled once a second beside a video drawn at the
+# frame rate, disagreed with the boxes on screen (a face read in that frame, grey in most others)
+RECENT_S = 5
 IDLE_SAVE_S = 10.0  # no frame for this long: the stream is gone, save what was seen
 
 
@@ -60,8 +63,8 @@ class SessionSink(Protocol):
 @dataclass(frozen=True)
 class LiveStats:
     faces: int  # in the newest processed frame
-    faces_readable: int  # of those, the faces whose expression could be read
-    shares: dict[str, float]  # share of the faces read showing each expression
+    read_share: float | None  # of the faces present in the last RECENT_S seconds, the share read (None: no face)
+    shares: dict[str, float]  # of the faces read in the last RECENT_S seconds, the share showing each expression
     trend: pd.DataFrame  # time_s (seconds ago, negative), expression, share: the last TREND_S seconds
     processed_fps: float
     dropped_frames: int
@@ -158,10 +161,7 @@ class LiveProcessor:
 
     def stats(self) -> LiveStats:
         with self._lock:
-            faces = self._latest_faces
-            read = faces.class_index[faces.classified]
-            counts = np.bincount(read, minlength=NUM_CLASSES)
-            shares = counts / max(len(read), 1)
+            faces = len(self._latest_faces)
             seconds = time.monotonic() - self._started
             timeline = self.aggregator.timeline(self.analyzer.static.static_ids(), since_s=seconds - TREND_S)
             times = list(self._frame_times)
@@ -169,10 +169,14 @@ class LiveProcessor:
             dropped, paused = self._dropped, self.paused
         trend = long_shares(timeline[timeline["time_s"] >= seconds - TREND_S])
         trend["time_s"] -= np.floor(seconds)  # seconds ago
+        recent = timeline[timeline["time_s"] >= seconds - RECENT_S]
+        read = recent["faces_readable"].to_numpy(float)
+        counts = (np.nan_to_num(recent[SHARE_COLUMNS].to_numpy(float)) * read[:, None]).sum(axis=0)
+        present = float(recent["faces"].sum())
         return LiveStats(
-            faces=len(faces),
-            faces_readable=len(read),
-            shares=dict(zip(CLASSES, shares.round(3).tolist(), strict=True)),
+            faces=faces,
+            read_share=read.sum() / present if present else None,
+            shares=dict(zip(CLASSES, (counts / max(read.sum(), 1)).round(3).tolist(), strict=True)),
             trend=trend,
             processed_fps=round(fps, 1),
             dropped_frames=dropped,

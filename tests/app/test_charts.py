@@ -139,9 +139,12 @@ def test_track_strip_rows_thin_out_so_many_faces_stay_about_600_px() -> None:
     assert steps[40] * 40 <= 600 and steps[100] == 6  # thinner rows, never invisible ones
 
 
-def test_overall_distribution_keeps_the_expression_colours() -> None:
-    spec = overall_distribution(overall_shares({"class_shares": {"sad": 1.0}})).to_dict()
-    assert spec["encoding"]["color"]["scale"]["range"] == [EXPRESSION_COLORS[c] for c in CLASSES]
+def test_overall_distribution_keeps_the_expression_colours_and_names_every_expression() -> None:
+    chart = overall_distribution(overall_shares({"class_shares": {"sad": 1.0}}))
+    assert chart.to_dict()["encoding"]["color"]["scale"]["range"] == [EXPRESSION_COLORS[c] for c in CLASSES]
+    assert chart.to_dict()["encoding"]["y"]["axis"]["labelOverlap"] is False  # no name dropped for lack of room
+    svg = vl_convert.vegalite_to_svg(chart.properties(width=220).to_dict())  # as narrow as the live panel
+    assert all(f">{name}</text>" in svg for name in CLASSES)
 
 
 def test_the_live_trend_reads_in_minutes_and_seconds_ago() -> None:

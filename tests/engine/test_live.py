@@ -32,6 +32,7 @@ def test_frames_give_live_statistics(processor: LiveProcessor, frames: list[np.n
     annotated = [processor.process(frame) for frame in frames[:8]]
     stats = processor.stats()
     assert stats.faces == 1 and sum(stats.shares.values()) == pytest.approx(1.0)
+    assert 0 < stats.read_share <= 1  # of the last seconds' face time
     assert set(stats.trend["expression"]) == set(CLASSES) and not stats.trend.empty
     assert (stats.trend["time_s"] <= 0).all()  # seconds ago
     assert stats.processed_fps > 0 and not stats.paused
@@ -59,6 +60,7 @@ def test_pause_passes_frames_through_and_reset_clears(processor: LiveProcessor, 
     processor.reset()
     stats = processor.stats()
     assert stats.faces == 0 and stats.trend.empty and processor.snapshot() is None
+    assert stats.read_share is None and sum(stats.shares.values()) == 0
 
 
 def test_snapshot_can_blur_the_faces(processor: LiveProcessor, frames: list[np.ndarray]) -> None:

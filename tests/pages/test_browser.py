@@ -12,6 +12,7 @@ set aside as a picture, so its report has no chart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -203,7 +204,7 @@ def _start_live_stream(page, app_url: str, session_name: str):
     webrtc = page.frame_locator("iframe[title*='webrtc']").first
     webrtc.get_by_role("button", name="START").click(timeout=90_000)
     metric = page.locator("[data-testid='stMetric']")
-    playing = metric.filter(has_text="Running").filter(has_text=" min")  # "stopped" until the server plays it
+    playing = metric.filter(has_text="Running").filter(has_text=re.compile(r"\d:\d\d"))  # "–" until it plays
     face_seen = metric.filter(has_text="Faces now").get_by_text("1", exact=True)
     stages = [
         ("the server never saw the stream playing", playing),
