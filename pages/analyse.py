@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer.app import access, job_list, resources
+from fer.app import access, job_list, resources, uploads
 from fer.app.markdown import plain
 from fer.engine.pipeline import DEFAULT_RATE, AnalysisSettings
 from fer.engine.video_io import VIDEO_TYPES
@@ -32,7 +32,8 @@ RATES = {
 uploaded = st.file_uploader(
     "Recording",
     type=list(VIDEO_TYPES),
-    help="mp4, mov, avi, mkv or webm",
+    help="mp4, mov, avi, mkv or webm, up to 1 GB (the server holds an upload in memory while it arrives). A longer "
+    "lesson: export it at a lower quality (720p is plenty), or analyse it with `fer analyze` (README).",
     key=f"recording{st.session_state.get('uploads_done', 0)}",  # a new key once stored: the upload leaves memory
 )
 name = st.text_input("Session name", value=Path(uploaded.name).stem if uploaded else "", max_chars=MAX_NAME)
@@ -95,7 +96,8 @@ if st.button("Analyse", type="primary", disabled=uploaded is None):
             resources.store().record(viewer.owner, "upload", detail=f"job {job_id}: {uploaded.name}")
             job_list.ensure_worker()
             st.session_state.pop("pending_duplicate", None)
-            # the copy on disk is what is kept: a fresh uploader drops the upload Streamlit holds in memory
+            # the copy on disk is what is kept: Streamlit's in-memory copy goes, and a fresh uploader shows
+            uploads.release(uploaded)
             st.session_state["uploads_done"] = st.session_state.get("uploads_done", 0) + 1
             st.session_state["queued"] = name or Path(uploaded.name).stem
             st.rerun()
