@@ -144,17 +144,17 @@ def gate() -> Viewer | None:
 
     Returns None when only the welcome page may be shown.
     """
-    # The peer's address (None on loopback; not a string in AppTest), never a header the client chose. The request
-    # guard already refused other peers; this holds too where app.py is run without serve.py.
-    if not sign_in_configured() and isinstance(st.context.ip_address, str):
-        if not network_allowed():
-            st.error(LOCAL_ONLY_MESSAGE)
-            st.stop()
+    if not sign_in_configured() and network_allowed():  # said to every visitor, this machine's too: it is open
         st.warning(
             f"Anyone who can reach this server sees every session: sign-in is not configured and "
             f"{ALLOW_NETWORK_ENV}=1 allows access from the network.",
             icon=":material/lock_open:",
         )
+    # The peer's address (None on loopback; not a string in AppTest), never a header the client chose. The request
+    # guard already refused other peers; this holds too where app.py is run without serve.py.
+    elif not sign_in_configured() and isinstance(st.context.ip_address, str):
+        st.error(LOCAL_ONLY_MESSAGE)
+        st.stop()
     current = viewer()
     if current is None:
         return None
