@@ -22,38 +22,8 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.app_server import running_app  # noqa: E402
+from tests.app_server import process_tree_rss_mb, running_app  # noqa: E402
 from tests.conftest import CHROMIUM  # noqa: E402
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def tree_rss_mb(root: int) -> float:
-    """RSS of ``root`` and all its descendants."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    tree, grown = {root}, True
-    while grown:
-        children = {pid for pid, parent in parents.items() if parent in tree} - tree
-        tree |= children
-        grown = bool(children)
-    total = 0.0
-    for pid in tree:
-        try:
-            total += _rss_mb(pid)
-        except OSError:
-            continue
-    return total
 
 
 def _server_pid(port: str) -> int:
@@ -83,13 +53,13 @@ def main() -> None:
             page.goto(f"{url}/analyse")
             page.get_by_text("Recording").first.wait_for(timeout=60_000)
             page.wait_for_timeout(3000)
-            before = peak = tree_rss_mb(server)
+            before = peak = process_tree_rss_mb(server)
             sampling = True
 
             def sample() -> None:
                 nonlocal peak
                 while sampling:
-                    peak = max(peak, tree_rss_mb(server))
+                    peak = max(peak, process_tree_rss_mb(server))
                     time.sleep(0.2)
 
             threading.Thread(target=sample, daemon=True).start()
@@ -103,7 +73,7 @@ def main() -> None:
             page.get_by_text("not a video", exact=False).first.wait_for(timeout=300_000)
             page.close()
             time.sleep(90)  # the idle job worker leaves after 60 s
-            after = tree_rss_mb(server)
+            after = process_tree_rss_mb(server)
             sampling = False
             browser.close()
     print(f"{args.mb} MB upload: server tree {before:.0f} MB before, peak {peak:.0f} MB, {after:.0f} MB after the job")

@@ -70,6 +70,30 @@ def running_app(
         server.wait(timeout=20)
 
 
+def process_tree_rss_mb(root: int) -> float:
+    """Resident memory of process ``root`` and all its descendants (a server and its job workers), in MB."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    tree, grown = {root}, True
+    while grown:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grown = bool(children)
+    total = 0.0
+    for pid in tree:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+    return total
+
+
 def visit_every_page(playwright, url: str, chromium: Path) -> None:
     """Open each page of a running app in chromium, as a teacher clicking through the menu."""
     browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
