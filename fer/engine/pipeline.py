@@ -188,7 +188,13 @@ class FrameAnalyzer:
         return FrameResult(time_s, self._smooth_readable(faces, time_s), self._detected, detecting, quality)
 
     def _smooth_readable(self, faces: Detections, time_s: float) -> Detections:
-        """Only faces that were read enter (and change) the smoothing state; the rest stay without expression."""
+        """Only faces that were read enter (and change) the smoothing state; the rest stay without expression.
+
+        What is shown and stored is the smoothed reading, so the uncertain cut applies to it as well: one rule for
+        what a label means, no drawn or exported probability under the cut (a face read confidently frame by frame
+        but as a different expression each time was drawn as "neutral 0.27")."""
         readable = faces.readable
         faces.probs[readable] = self.smoother.update(faces[readable], time_s).probs
+        self.readability.mark_uncertain(faces)
+        faces.probs[~faces.readable] = np.nan
         return faces

@@ -9,6 +9,7 @@ import pytest
 
 from fer.engine.detections import Detections
 from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
+from fer.engine.readability import UNCERTAIN
 from fer.engine.smoothing import SmoothingConfig
 from tests.conftest import portrait
 
@@ -55,6 +56,34 @@ def test_smoothing_changes_probabilities_and_none_keeps_raw(classifier) -> None:
     raw_spread = np.std([p[0] for p in raw_probs if len(p)], axis=0).sum()
     smooth_spread = np.std([p[0] for p in smooth_probs if len(p)], axis=0).sum()
     assert smooth_spread < raw_spread
+
+
+class _EveryFrameAnother:
+    """A classifier stand-in that reads every face confidently (0.9), but as another expression each frame."""
+
+    profile = "fast"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def warm_up(self) -> None:
+        pass
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        probs = np.full((len(faces), 7), 0.1 / 6, np.float32)
+        probs[:, self.calls % 5] = 0.9
+        self.calls += 1
+        return probs
+
+
+def test_no_shown_reading_falls_under_the_uncertain_cut_after_smoothing() -> None:
+    analyzer = FrameAnalyzer(_EveryFrameAnother(), AnalysisSettings(detect_every=1))
+    cut = analyzer.readability.config.uncertain_below
+    faces = [analyzer.process(frame, i / 10).faces for i, frame in enumerate(_frames(12))]
+    shown = np.concatenate([f.probs[f.readable] for f in faces])
+    assert len(shown) and (shown.max(axis=1) >= cut).all()  # every label drawn or stored is at least the cut
+    later = np.concatenate([f.unreadable for f in faces[6:]])
+    assert (later == UNCERTAIN).any()  # the smoothed mixture of many expressions is set aside as uncertain
 
 
 def test_untracked_detections_stay_available_for_blurring_on_skipped_frames(classifier) -> None:
