@@ -28,17 +28,20 @@ def lesson_summary(summary: dict, timeline: pd.DataFrame, moments: pd.DataFrame,
     duration_s = float(summary.get("duration_s") or 0.0)
     kind = "live session" if source == "live" else "recording"
     faces = int(summary.get("tracks") or 0)
+    pictures = _pictures_sentence(summary)
     if timeline.empty or faces == 0 or timeline["faces"].sum() == 0:
-        return f"No faces were found in this {clock(duration_s)} {kind}, so there are no expressions to report."
+        found = f"No faces were found in this {clock(duration_s)} {kind}, so there are no expressions to report."
+        return " ".join(s for s in (found, pictures) if s)
     most = int(timeline["faces"].max())
     sentences = [
         f"This {clock(duration_s)} {kind} showed {_count(faces, 'face')}"
-        + (f" (up to {most} at once)." if most < faces else ".")
+        + (f" (up to {most} at once)." if most < faces else "."),
+        pictures,
     ]
     sentences.append(_reading_sentence(summary))
     groups = overall_group_shares(summary)
     if not groups:
-        return " ".join(sentences)
+        return " ".join(s for s in sentences if s)
     shares = summary["class_shares"]
     ranked = sorted(shares, key=lambda c: -shares[c])
     sentences.append(
@@ -49,6 +52,18 @@ def lesson_summary(summary: dict, timeline: pd.DataFrame, moments: pd.DataFrame,
     sentences += _shift_sentences(timeline)
     sentences.append(_moments_sentence(moments))
     return " ".join(s for s in sentences if s)
+
+
+def _pictures_sentence(summary: dict) -> str:
+    """Faces set aside as pictures are said, never dropped silently: a teacher can tell when a real person was."""
+    pictures = len(summary.get("static_tracks") or [])
+    if not pictures:
+        return ""
+    were = "face was" if pictures == 1 else "faces were"
+    return (
+        f"{pictures} more {were} taken for {'a picture' if pictures == 1 else 'pictures'} (never changing, like a "
+        "poster or a photo) and left out of every number."
+    )
 
 
 def _count(number: int, noun: str) -> str:

@@ -55,6 +55,22 @@ def test_no_face_at_all(store: SessionStore) -> None:
     )
 
 
+def test_faces_taken_for_pictures_are_said_never_dropped_silently(store: SessionStore) -> None:
+    session_id = scripted_session(store, faces=5, seconds=120)
+    stored, timeline = store.get(session_id), store.timeline(session_id)
+    summary = {**stored.summary, "static_tracks": [3, 7]}
+    text = lesson_summary(summary, timeline, notable_moments(timeline), stored.source)
+    assert text.startswith(
+        "This 2:00 recording showed 5 faces. 2 more faces were taken for pictures (never changing, like a poster or "
+        "a photo) and left out of every number."
+    )
+    alone = lesson_summary({"duration_s": 60.0, "tracks": 0, "static_tracks": [1]}, EMPTY, EMPTY)
+    assert alone == (
+        "No faces were found in this 1:00 recording, so there are no expressions to report. 1 more face was taken "
+        "for a picture (never changing, like a poster or a photo) and left out of every number."
+    )
+
+
 @pytest.mark.parametrize("word", ["feel", "engag", "emotion", "mood", "attention"])
 def test_the_wording_stays_with_observed_expressions(store: SessionStore, word: str) -> None:
     assert word not in _text(store, faces=12, seconds=600).lower()
