@@ -27,6 +27,7 @@ from fer.engine.outputs import (
     SUMMARY_JSON,
     TIMELINE_CSV,
     DetectionsCsv,
+    mark_static_rows,
     staged_outputs,
     write_summary_json,
     write_timeline_csv,
@@ -225,6 +226,7 @@ def finish_session(
     outputs: dict[str, Path] = {}
     if staged is not None:
         staging, out_dir, write_video = staged
+        mark_static_rows(staging / DETECTIONS_CSV, static_ids)
         write_timeline_csv(timeline, staging / TIMELINE_CSV)
         write_summary_json(summary, staging / SUMMARY_JSON)
         names = [DETECTIONS_CSV, TIMELINE_CSV, SUMMARY_JSON] + ([ANNOTATED_VIDEO] if write_video else [])

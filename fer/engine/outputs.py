@@ -37,6 +37,10 @@ DETECTION_COLUMNS = [
 ]  # fmt: skip
 
 
+# Appended once the session is over (rows are written as frames are analysed, before it is known): 1 on the rows
+# of a track taken for a picture and left out of every number, so scripts see what the report leaves out.
+STATIC_COLUMN = "static"
+
 STALE_STAGING_S = 24 * 3600
 
 
@@ -106,6 +110,19 @@ class DetectionsCsv:
                     reason,
                 ]
             )
+
+
+def mark_static_rows(path: Path, static_ids: set[int]) -> None:
+    """Rewrite detections.csv at ``path`` with the ``static`` column, a row at a time (memory stays flat)."""
+    marked = path.with_name(path.name + ".marking")
+    track = DETECTION_COLUMNS.index("track_id")
+    static = {str(track_id) for track_id in static_ids}
+    with path.open(newline="") as source, marked.open("w", newline="") as target:
+        rows, writer = csv.reader(source), csv.writer(target)
+        writer.writerow([*next(rows), STATIC_COLUMN])
+        for row in rows:
+            writer.writerow([*row, 1 if row[track] in static else 0])
+    marked.replace(path)
 
 
 def write_timeline_csv(timeline: pd.DataFrame, path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from fer.cli import main
 from fer.engine.analyze import AnalysisCancelled, Progress, analyze_video
-from fer.engine.outputs import DETECTION_COLUMNS, OUTPUT_NAMES
+from fer.engine.outputs import DETECTION_COLUMNS, OUTPUT_NAMES, STATIC_COLUMN
 from fer.engine.pipeline import AnalysisSettings
 from fer.engine.video_io import VideoError, VideoReader
 from fer.labels import CLASSES
@@ -40,8 +40,8 @@ def test_outputs_follow_the_contract(face_clip: Path, tmp_path: Path, classifier
 
     with (out / "detections.csv").open() as handle:
         rows = csv.reader(handle)
-        assert next(rows) == DETECTION_COLUMNS
-        first = dict(zip(DETECTION_COLUMNS, next(rows), strict=True))
+        assert next(rows) == [*DETECTION_COLUMNS, STATIC_COLUMN]
+        first = dict(zip([*DETECTION_COLUMNS, STATIC_COLUMN], next(rows), strict=True))
     assert all(len(first[c].partition(".")[2]) <= 1 for c in "xywh")  # 123.4, not float32 noise
     detections = pd.read_csv(out / "detections.csv")
     assert len(detections) == 20 - 3  # one face from its second detection on (the detector runs every 3rd frame)
