@@ -84,8 +84,9 @@ def test_cancel_stops_the_analysis_and_stores_nothing(app_url: str, page, tmp_pa
     page.get_by_text("Recording").first.wait_for(timeout=60_000)
     sidebar = page.locator("[data-testid='stSidebarNav']")
     assert sidebar.get_by_text("Analyse a video").count() == 1  # app.py's menu, not the pages/ folder's
-    # a minute long: at 8 readings a second a shared clip is analysed before the list shows its pace
-    _queue(page, app_url, write_face_clip(tmp_path / "long_lesson.mp4", frames=900, fps=15.0))
+    # three minutes long: at 8 readings a second a shorter clip is analysed before the list shows its pace (the time
+    # left is shown after 3 s of analysis)
+    _queue(page, app_url, write_face_clip(tmp_path / "long_lesson.mp4", frames=2700, fps=15.0))
     page.get_by_text(" analysed, about ", exact=False).first.wait_for(timeout=120_000)  # the list follows it
     page.get_by_role("button", name="Cancel").click()
     page.get_by_text("Cancelled; nothing was stored.").wait_for(timeout=60_000)
