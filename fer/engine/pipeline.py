@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 
+import cv2
 import numpy as np
 
 from fer.engine.camera_motion import CameraMotion
@@ -151,7 +152,8 @@ class FrameAnalyzer:
         self._detected = Detections()
 
     def process(self, image: np.ndarray, time_s: float) -> FrameResult:
-        self.tracker.shift(self.camera.update(image))
+        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)  # once: motion and crops read it
+        self.tracker.shift(self.camera.update(grey))
         if self.camera.changed and self.following is not None:
             self.following.look_whole()  # a cut or a jump: the faces may all be new
             self._frames = 0  # and detect on this frame
@@ -169,7 +171,7 @@ class FrameAnalyzer:
             faces = self.tracker.predict(time_s)
             height, width = image.shape[:2]
             faces.xyxy = faces.xyxy.clip(0, [width, height, width, height]).astype(np.float32)
-        crops = face_crops(image, faces.xyxy, self.settings.crop_margin)
+        crops = face_crops(grey, faces.xyxy, self.settings.crop_margin)
         # each crop to 48x48 once: readability measures it and the classifier reads the same array
         faces48 = (
             np.stack([to_gray48(crop) for crop in crops]) if crops else np.empty((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
