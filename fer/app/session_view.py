@@ -42,6 +42,12 @@ def session_tables(session_id: int, version: str) -> tuple[pd.DataFrame, pd.Data
     return timeline, bars, moments.notable_moments(timeline, bin_s)
 
 
+@st.cache_data(max_entries=16)
+def session_tracks(session_id: int, version: str) -> pd.DataFrame:
+    """One row per face of a stored session (``version`` changes when the session does)."""
+    return store().tracks(session_id)
+
+
 @st.cache_data(max_entries=4)
 def strip_cells(session_id: int, version: str) -> pd.DataFrame:
     """The per-face strip's cells: read from the face rows only when a teacher asks for them."""
@@ -82,7 +88,9 @@ def local_time(moment: datetime, zone: ZoneInfo) -> str:
 
 def summary_paragraph(stored: StoredSession) -> str:
     timeline, _bars, found = session_tables(stored.id, cache_key(stored))
-    return narrative.lesson_summary(stored.summary, timeline, found, stored.source)
+    return narrative.lesson_summary(
+        stored.summary, timeline, found, stored.source, session_tracks(stored.id, cache_key(stored))
+    )
 
 
 def headline(stored: StoredSession) -> None:

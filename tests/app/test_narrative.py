@@ -10,6 +10,7 @@ import pytest
 
 from fer.app.moments import notable_moments
 from fer.app.narrative import lesson_summary
+from fer.labels import CLASSES
 from fer.sessions.store import SessionStore
 from tests.synthetic import scripted_session
 
@@ -74,3 +75,48 @@ def test_faces_taken_for_pictures_are_said_never_dropped_silently(store: Session
 @pytest.mark.parametrize("word", ["feel", "engag", "emotion", "mood", "attention"])
 def test_the_wording_stays_with_observed_expressions(store: SessionStore, word: str) -> None:
     assert word not in _text(store, faces=12, seconds=600).lower()
+
+
+def _tracks(readings: dict[int, dict[str, int]], static: tuple[int, ...] = ()) -> pd.DataFrame:
+    """A session's track table as the aggregator writes it: per face, its frames read and the share of each label."""
+    rows = []
+    for track_id, labels in readings.items():
+        read = sum(labels.values())
+        shares = {f"share_{name}": labels.get(name, 0) / read for name in CLASSES}
+        rows.append({"track_id": track_id, "readable_frames": read, "static": track_id in static, **shares})
+    return pd.DataFrame(rows)
+
+
+def test_one_face_behind_most_negative_readings_is_said(store: SessionStore) -> None:
+    session_id = scripted_session(store, faces=4, seconds=120)
+    stored, timeline = store.get(session_id), store.timeline(session_id)
+    tracks = _tracks({1: {"neutral": 100}, 2: {"angry": 60, "sad": 20, "neutral": 20}, 3: {"happy": 90, "sad": 10}})
+    text = lesson_summary(stored.summary, timeline, notable_moments(timeline), stored.source, tracks)
+    assert "89% of the negative readings came from one face (#2) of the 3 read: look at it in the video" in text
+
+
+@pytest.mark.parametrize(
+    "readings",
+    [
+        {1: {"angry": 30, "neutral": 70}, 2: {"sad": 30, "neutral": 70}, 3: {"fear": 30, "neutral": 70}},  # spread
+        {1: {"angry": 100}, 2: {"neutral": 100}},  # two faces: one face's share is no news
+        {1: {"sad": 5, "neutral": 95}, 2: {"neutral": 100}, 3: {"neutral": 100}},  # negative under 10 %
+    ],
+    ids=["spread-over-faces", "two-faces", "few-negative"],
+)
+def test_no_one_face_sentence_where_it_says_nothing(store: SessionStore, readings: dict) -> None:
+    session_id = scripted_session(store, faces=4, seconds=120)
+    stored, timeline = store.get(session_id), store.timeline(session_id)
+    text = lesson_summary(stored.summary, timeline, notable_moments(timeline), stored.source, _tracks(readings))
+    assert "came from one face" not in text
+
+
+def test_faces_taken_for_pictures_do_not_count_as_the_one_face(store: SessionStore) -> None:
+    session_id = scripted_session(store, faces=4, seconds=120)
+    stored, timeline = store.get(session_id), store.timeline(session_id)
+    readings = {1: {"angry": 100}, **{face: {name: 30, "neutral": 70} for face, name in ((2, "angry"), (3, "sad"))}}
+    readings[4] = {"fear": 30, "neutral": 70}
+    said = lesson_summary(stored.summary, timeline, EMPTY, stored.source, _tracks(readings))
+    assert "53% of the negative readings came from one face (#1) of the 4 read" in said  # were it a person
+    text = lesson_summary(stored.summary, timeline, EMPTY, stored.source, _tracks(readings, static=(1,)))
+    assert "came from one face" not in text
