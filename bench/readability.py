@@ -15,7 +15,11 @@ On FER2013 PublicTest (``test/``), with the shipped classifier:
   on the odd-indexed ones; ``uncertain_below`` is the largest threshold (in steps of 0.05) whose
   faces below it are read right less than one time in three on that held-out half;
 - **pose**: yaw and pitch from CenterFace's landmarks on training faces (enlarged to
-  160 px in a 200 px frame); a face turned further than 99 % of them is unreadable.
+  160 px in a 200 px frame); a face turned further than 99 % of them is unreadable;
+- **roll** (a head tilted sideways, the eye line off level): each face rotated in its frame by
+  ±N degrees, as an upright crop of a tilted head reaches the classifier, with both serving
+  profiles; ``max_abs_roll_deg`` sits halfway between the last angle within 3 points of upright
+  and the first beyond, for the profile that drops first.
 
 The training data's signals (median, quartiles) are the reference the input monitor
 compares sessions with. ``--write`` stores ``models/readability.json`` and
@@ -51,6 +55,7 @@ from fer.training.data import load_image_folder
 SIZES = [8, 12, 16, 20, 24, 28, 32, 36, 40, 48]
 SIGMAS = [0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0]
 GAINS = [1.0, 0.5, 0.3, 0.2, 0.12, 0.08, 0.05, 0.03]
+ROLLS = [0, 5, 10, 15, 20, 25, 30, 40]
 WITHIN = 0.03  # accuracy may fall this much before a face counts as unreadable
 POSE_SAMPLE = 3000
 
@@ -103,6 +108,31 @@ def degradation_curve(classifier, images, labels, levels, degrade, signal_column
             return rows, float(np.sqrt(good["median_signal"] * row["median_signal"]))
         good = row
     return rows, float(good["median_signal"] / 2)
+
+
+def rotated(images: np.ndarray, degrees: float) -> np.ndarray:
+    turn = cv2.getRotationMatrix2D((23.5, 23.5), degrees, 1.0)
+    return np.stack([cv2.warpAffine(im, turn, (48, 48), borderMode=cv2.BORDER_REPLICATE) for im in images])
+
+
+def roll_curve(classifier: EmotionClassifier, images: np.ndarray, labels: np.ndarray) -> tuple[list[dict], float]:
+    """Accuracy per roll angle (both directions averaged); the threshold halfway between the last angle within
+    ``WITHIN`` of upright and the first beyond (the largest angle measured where none is beyond)."""
+    rows = []
+    for angle in ROLLS:
+        turns = (angle, -angle) if angle else (0,)
+        rows.append(
+            {
+                "deg": angle,
+                "accuracy": float(np.mean([accuracy(classifier.predict(rotated(images, t)), labels) for t in turns])),
+            }
+        )
+    good = rows[0]
+    for row in rows[1:]:
+        if row["accuracy"] < rows[0]["accuracy"] - WITHIN:
+            return rows, (good["deg"] + row["deg"]) / 2
+        good = row
+    return rows, float(good["deg"])
 
 
 def uncertainty_table(probabilities: np.ndarray, labels: np.ndarray) -> list[dict]:
@@ -198,6 +228,10 @@ def main() -> None:
     sizes, min_face_px = size_curve(raw, images, labels)
     blur_rows, min_sharpness = degradation_curve(raw, images, labels, SIGMAS, blurred, 2)
     contrast_rows, min_contrast = degradation_curve(raw, images, labels, GAINS, darkened, 1)
+    rolls = {
+        profile: roll_curve(EmotionClassifier(profile=profile), images, labels) for profile in ("fast", "accurate")
+    }
+    max_abs_roll = min(threshold for _rows, threshold in rolls.values())
 
     probabilities = raw.predict(images)
     fit, held_out = np.arange(len(labels)) % 2 == 0, np.arange(len(labels)) % 2 == 1
@@ -224,6 +258,8 @@ def main() -> None:
         "min_sharpness": round(min_sharpness, 2),
         "contrast": contrast_rows,
         "min_contrast": round(min_contrast, 2),
+        "roll": {profile: rows for profile, (rows, _threshold) in rolls.items()},
+        "max_abs_roll_deg": max_abs_roll,
         "temperature": round(temperature, 4),
         "ece_before": round(ece_before, 4),
         "ece_after": round(ece_after, 4),
@@ -243,6 +279,7 @@ def main() -> None:
         "thresholds": {
             "min_face_px": float(min_face_px),
             "max_abs_yaw_deg": report["yaw_abs_p99"],
+            "max_abs_roll_deg": max_abs_roll,
             "min_pitch_deg": report["pitch_p0.5_p99.5"][0],
             "max_pitch_deg": report["pitch_p0.5_p99.5"][1],
             "min_sharpness": report["min_sharpness"],

@@ -6,7 +6,8 @@ decides per face, from measured signals, whether to believe it at all:
 - **small**: the square crop the classifier reads is narrower than ``min_face_px``
   source pixels (FER2013 test faces lose more than 3 points of accuracy below it);
 - **pose**: the head is turned (yaw) or pitched (looking down or up) beyond what
-  the training faces show, judged from CenterFace's five landmarks;
+  the training faces show, or tilted sideways (roll) beyond where accuracy drops,
+  judged from CenterFace's five landmarks;
 - **blur**: the crop is too soft or too flat (motion blur, a dark room);
 - **uncertain**: the calibrated top probability is below ``uncertain_below``.
 
@@ -42,6 +43,7 @@ class ReadabilityConfig:
 
     min_face_px: float  # side of the classifier's square crop, in source pixels
     max_abs_yaw_deg: float
+    max_abs_roll_deg: float  # the eye line's tilt from level
     min_pitch_deg: float  # looking up
     max_pitch_deg: float  # looking down
     min_sharpness: float
@@ -102,6 +104,14 @@ def pose_angles(
     return yaw.astype(np.float32), pitch.astype(np.float32)
 
 
+def roll_angles(landmarks: np.ndarray) -> np.ndarray:
+    """(N, 5, 2) landmarks -> the eye line's tilt from level in degrees, either way (NaN where landmarks are
+    missing). A crop is cut upright, so a tilted head reaches the classifier tilted."""
+    landmarks = np.asarray(landmarks, np.float64).reshape(-1, 5, 2)
+    eye_vector = landmarks[:, 1] - landmarks[:, 0]
+    return np.degrees(np.arctan2(eye_vector[:, 1], eye_vector[:, 0])).astype(np.float32)
+
+
 class ReadabilityFilter:
     """Marks the faces whose expression can't be read; ``reset()`` between sessions.
 
@@ -116,17 +126,20 @@ class ReadabilityFilter:
         self.reset()
 
     def reset(self) -> None:
-        self._pose: dict[int, tuple[float, float]] = {}
+        self._pose: dict[int, tuple[float, float, float]] = {}  # track -> yaw, pitch, roll
 
     def assess(self, faces: Detections, faces48: np.ndarray, crop_px: np.ndarray) -> np.ndarray:
         """Set ``faces.unreadable`` (small, pose, blur; first that applies) and return the (N, 6) signals."""
         config = self.config
         yaw, pitch = pose_angles(faces.landmarks, config.frontal_nose_height, config.frontal_eye_over_height)
-        yaw, pitch = self._fill_pose_from_tracks(faces.track_id, yaw, pitch)
+        yaw, pitch, roll = self._fill_pose_from_tracks(faces.track_id, yaw, pitch, roll_angles(faces.landmarks))
         brightness, contrast, sharpness = image_signals(faces48).T
         code = np.zeros(len(faces), np.int8)
         turned = (
-            (np.abs(yaw) > config.max_abs_yaw_deg) | (pitch > config.max_pitch_deg) | (pitch < config.min_pitch_deg)
+            (np.abs(yaw) > config.max_abs_yaw_deg)
+            | (pitch > config.max_pitch_deg)
+            | (pitch < config.min_pitch_deg)
+            | (np.abs(roll) > config.max_abs_roll_deg)
         )
         soft = (sharpness < config.min_sharpness) | (contrast < config.min_contrast)
         for reason, mask in ((BLUR, soft), (POSE, turned), (SMALL, crop_px < config.min_face_px)):
@@ -140,13 +153,13 @@ class ReadabilityFilter:
         faces.unreadable[(faces.unreadable == 0) & (top < self.config.uncertain_below)] = UNCERTAIN
 
     def _fill_pose_from_tracks(
-        self, track_ids: np.ndarray, yaw: np.ndarray, pitch: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, track_ids: np.ndarray, yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         for row, track_id in enumerate(track_ids.tolist()):
             if np.isnan(yaw[row]):
-                yaw[row], pitch[row] = self._pose.get(track_id, (np.nan, np.nan))
+                yaw[row], pitch[row], roll[row] = self._pose.get(track_id, (np.nan, np.nan, np.nan))
             else:
-                self._pose[track_id] = (float(yaw[row]), float(pitch[row]))
+                self._pose[track_id] = (float(yaw[row]), float(pitch[row]), float(roll[row]))
         if len(self._pose) > 4096:  # tracks long gone; memory stays flat over long sessions
             self._pose = dict(list(self._pose.items())[-1024:])
-        return yaw, pitch
+        return yaw, pitch, roll

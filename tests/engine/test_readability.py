@@ -12,7 +12,7 @@ import pytest
 from fer.engine.classifier import calibrated, fitted_temperature
 from fer.engine.detections import Detections
 from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
-from fer.engine.readability import QUALITY_SIGNALS, ReadabilityConfig, ReadabilityFilter, pose_angles
+from fer.engine.readability import QUALITY_SIGNALS, ReadabilityConfig, ReadabilityFilter, pose_angles, roll_angles
 from fer.labels import NUM_CLASSES
 from fer.paths import CALIBRATION_PATH
 from tests.conftest import portrait
@@ -101,6 +101,26 @@ def test_a_face_turned_away_is_not_read_and_keeps_its_pose_between_detections() 
     assert _assessed(unknown, [1, 2], readability).unreadable_reasons == ["", "pose"]
     readability.reset()
     assert _assessed(unknown, [1, 2], readability).unreadable_reasons == ["", ""]  # no pose known: not judged
+
+
+def _tilted(degrees: float) -> np.ndarray:
+    return (FRONTAL @ cv2.getRotationMatrix2D((50, 60), degrees, 1.0)[:, :2].T).astype(np.float32)
+
+
+def test_roll_is_the_eye_line_tilt_either_way() -> None:
+    roll = roll_angles(np.stack([FRONTAL, _tilted(30), _tilted(-12)]))
+    np.testing.assert_allclose(np.abs(roll), [0, 30, 12], atol=0.01)
+    assert roll[1] * roll[2] < 0
+
+
+def test_a_head_tilted_beyond_the_measured_roll_is_not_read_and_keeps_it_between_detections() -> None:
+    """Accuracy falls past about 20 degrees of tilt (bench/readability.py rotates PublicTest faces)."""
+    readability = ReadabilityFilter(CONFIG)
+    slight, far = CONFIG.max_abs_roll_deg - 5, CONFIG.max_abs_roll_deg + 5
+    faces = _assessed(np.stack([_tilted(slight), _tilted(-far)]), [1, 2], readability)
+    assert faces.unreadable_reasons == ["", "pose"]
+    unknown = np.full((2, 5, 2), np.nan, np.float32)
+    assert _assessed(unknown, [1, 2], readability).unreadable_reasons == ["", "pose"]
 
 
 def test_reasons_take_the_most_basic_first() -> None:
