@@ -12,39 +12,24 @@ levels), the eye band's share of it and whether it was taken for a picture. The 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
-
-import cv2
-import numpy as np
-from matplotlib import cbook
 
 from fer.engine import static_faces
 from fer.engine.analyze import analyze_video
 from fer.engine.pipeline import AnalysisSettings
-from fer.engine.video_io import H264Writer
 
 ROOT = Path(__file__).resolve().parents[1]
-PRINTS = {"print_520px_hand": (520, 12.0), "print_520px_still": (520, 0.0), "print_160px_hand": (160, 12.0)}
+sys.path.insert(0, str(ROOT))
+from tests.conftest import printed_face_clip  # noqa: E402
 
-
-def printed_face(path: Path, width: int, shake_px: float, seconds: int = 8, fps: int = 30) -> Path:
-    """The portrait printed ``width`` px wide on a wall, filmed at 1280x720 by a hand that shakes by about
-    ``shake_px`` (0: a stand), with sensor noise."""
-    photo = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    scale = width / photo.shape[1]
-    printed = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    rng = np.random.default_rng(0)
-    offset = np.zeros(2)
-    with H264Writer(path, fps) as writer:
-        for i in range(seconds * fps):
-            offset = 0.8 * offset + rng.normal(0, shake_px, 2) if shake_px else offset
-            wall = np.full((720, 1280, 3), 120, np.uint8)
-            cv2.rectangle(wall, (0, 500), (1280, 720), (60, 80, 100), -1)
-            move = np.float32([[1, 0, 400 + offset[0]], [0, 1, 60 + offset[1]]])
-            frame = cv2.warpAffine(printed, move, (1280, 720), dst=wall, borderMode=cv2.BORDER_TRANSPARENT)
-            writer.write(np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8), time_s=i / fps)
-    return path
+PRINTS = {  # name: (printed width px, hand shake px)
+    "print_520px_hand": (520, 12.0),
+    "print_520px_still": (520, 0.0),
+    "print_160px_hand": (160, 12.0),
+}
+LESSON_FRAME = {"size": (1280, 720), "at": (400, 60), "seconds": 8, "fps": 30}  # a wall filmed at 720p, 8 s
 
 
 def judged_tracks(video: Path, rate: float) -> list[str]:
@@ -77,7 +62,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         videos = sorted(args.videos.glob("*.mp4"))
-        videos += [printed_face(Path(folder) / f"{name}.mp4", *made) for name, made in PRINTS.items()]
+        videos += [
+            printed_face_clip(Path(folder) / f"{name}.mp4", width, shake, **LESSON_FRAME)
+            for name, (width, shake) in PRINTS.items()
+        ]
         for video in videos:
             print(video.stem)
             print("\n".join(judged_tracks(video, args.rate)) or "  no track judged")

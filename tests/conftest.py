@@ -51,6 +51,33 @@ def write_face_clip(path: Path, frames: int = 20, fps: float = 10.0, face: bool 
     return path
 
 
+def printed_face_clip(
+    path: Path,
+    width_px: int,
+    shake_px: float,
+    size: tuple[int, int] = (640, 360),
+    at: tuple[int, int] = (180, 20),
+    seconds: int = 5,
+    fps: int = 24,
+) -> Path:
+    """The portrait printed ``width_px`` wide on a grey wall (its top-left at ``at``), filmed at ``size`` by a hand
+    that shakes by about ``shake_px`` (0: a camera on a stand), with sensor noise: a picture, never a person."""
+    from fer.engine.video_io import H264Writer
+
+    scale = width_px / portrait().shape[1]
+    printed = cv2.resize(portrait(), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(0)
+    offset = np.zeros(2)
+    with H264Writer(path, fps) as writer:
+        for i in range(seconds * fps):
+            offset = 0.8 * offset + rng.normal(0, shake_px, 2) if shake_px else offset
+            move = np.float32([[1, 0, at[0] + offset[0]], [0, 1, at[1] + offset[1]]])
+            wall = np.full((size[1], size[0], 3), 120, np.uint8)
+            frame = cv2.warpAffine(printed, move, size, dst=wall, borderMode=cv2.BORDER_TRANSPARENT)
+            writer.write(np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8), time_s=i / fps)
+    return path
+
+
 @pytest.fixture(scope="session")
 def face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_face_clip(tmp_path_factory.mktemp("clips") / "face.mp4")

@@ -6,12 +6,12 @@ is no use). Per track we keep the mean change of a small brightness-normalised
 thumbnail against the one ``lag_s`` earlier, pixel by pixel. How much it changes
 is not enough: a person reading from a screen changes as little as a poster in a
 shaking hand (measured, thumbnail change in grey levels: the video_call speaker
-10.2; the computer_lab poster 9.4, printed faces filmed hand-held 11.5-12.8, on a
-stand 8.2; every other face of the shared clips 14.2-45.5; bench/static_faces.py). Where the change
+10.2; the computer_lab poster 9.4, printed faces filmed hand-held 11.6-12.2, on a
+stand 10.5; every other face of the shared clips 14.2-45.5; bench/static_faces.py). Where the change
 gathers tells them apart: a live face changes most at its eyes (blinks, gaze),
 a picture's change comes from the camera and spreads over its edges (the eye
 band's change against the whole thumbnail's: the speaker 1.31, the pictures
-0.83-0.98). A track is a picture when both say so. Only tracks seen for
+0.85-0.98). A track is a picture when both say so. Only tracks seen for
 ``min_seconds`` are judged.
 """
 

@@ -9,8 +9,7 @@ from fer.engine.analyze import analyze_video
 from fer.engine.detections import Detections
 from fer.engine.pipeline import AnalysisSettings
 from fer.engine.static_faces import StaticConfig, StaticFaceDetector
-from fer.engine.video_io import H264Writer
-from tests.conftest import VIDEOS, needs_videos, portrait
+from tests.conftest import VIDEOS, needs_videos, printed_face_clip
 
 FPS = 10
 SIDE = 64
@@ -131,26 +130,9 @@ def test_the_same_change_at_the_picture_edge_is_a_picture() -> None:
     assert detector.is_static(7)
 
 
-def _printed_face_clip(path: Path, shake_px: float, seconds: int = 5, fps: int = 24) -> Path:
-    """The portrait photo printed 260 px wide (its face about 95 px) on a grey wall, filmed by a hand that shakes by
-    about ``shake_px`` (0: a camera on a stand), with sensor noise."""
-    rng = np.random.default_rng(0)
-    printed = cv2.resize(portrait(), None, fx=260 / 512, fy=260 / 512, interpolation=cv2.INTER_AREA)
-    offset = np.zeros(2)
-    with H264Writer(path, fps) as writer:
-        for i in range(seconds * fps):
-            offset = 0.8 * offset + rng.normal(0, shake_px, 2) if shake_px else offset
-            move = np.float32([[1, 0, 180 + offset[0]], [0, 1, 20 + offset[1]]])
-            wall = np.full((360, 640, 3), 120, np.uint8)
-            frame = cv2.warpAffine(printed, move, (640, 360), dst=wall, borderMode=cv2.BORDER_TRANSPARENT)
-            noise = rng.normal(0, 3, frame.shape)
-            writer.write(np.clip(frame + noise, 0, 255).astype(np.uint8), time_s=i / fps)
-    return path
-
-
 @pytest.mark.parametrize("shake_px", [0, 6, 10])
 def test_a_printed_face_is_a_picture_held_still_or_in_a_shaking_hand(tmp_path: Path, shake_px: float) -> None:
-    result = analyze_video(_printed_face_clip(tmp_path / "print.mp4", shake_px), None, write_video=False)
+    result = analyze_video(printed_face_clip(tmp_path / "print.mp4", 260, shake_px), None, write_video=False)
     assert result.summary["static_tracks"] == [1] and result.summary["tracks"] == 0
 
 
