@@ -8,6 +8,11 @@ augments its coming epochs in a pool of CPU processes. Each run's best epoch (by
 ``fer train`` selects) is exported without optimizer state to ``OUT/<run>.keras``, and the histories and
 configs go to ``OUT/records.tar.gz``.
 
+Keras is not on the device's image: carry it as wheels for Python 3.12 in ``.whl/`` (keras 3.15.1, namex, optree;
+``pip download`` as /work/.library/device/README.md shows), name ``.devdata`` and ``.whl`` in the call's ``carry``,
+and begin the command with that README's ``pip install --target /tmp/site`` line. The 2026-12-04 call, its
+numbers and what came of them: models/MODEL_CARD.md, "wider networks trained on a lent GPU".
+
     python scripts/train_on_device.py --data .devdata/fer2013.npz.xz --out "$OUT" --minutes 6.5 2>&1 \
         | grep --line-buffered -v -i warn | tee "$OUT/log.txt"   # --line-buffered: a killed grep loses its buffer
     python scripts/train_on_device.py --data .devdata/fer2013.npz.xz --out /tmp/tiny --minutes 1 --tiny  # CPU check
