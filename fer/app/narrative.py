@@ -120,13 +120,14 @@ def _reading_sentence(summary: dict) -> str:
 
 
 def reasons_text(reasons: dict[str, float]) -> str:
-    """Why faces were not read, largest reason first: "too small", or "mostly too small (62% of the face time not
-    read), then blurred (30%)": shares of the unread part, said so, not of all face time."""
+    """Why faces were not read, largest reason first: "too small", or "mostly too small (62% of the unread face
+    time), then blurred (30%)": shares of the unread part, said so, not of all face time (beside "read on 85% of
+    the face time", "82% of the face time not read" read as if most of it was not read)."""
     if len(reasons) == 1:
         return READ_REASONS[next(iter(reasons))]
     (first, first_part), (second, second_part) = list(reasons.items())[:2]
     return (
-        f"mostly {READ_REASONS[first]} ({first_part:.0%} of the face time not read), "
+        f"mostly {READ_REASONS[first]} ({first_part:.0%} of the unread face time), "
         f"then {READ_REASONS[second]} ({second_part:.0%})"
     )
 

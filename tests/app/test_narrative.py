@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from fer.app.moments import notable_moments
-from fer.app.narrative import lesson_summary
+from fer.app.narrative import lesson_summary, reasons_text
+from fer.app.report import reading_summary
 from fer.labels import CLASSES
 from fer.sessions.store import SessionStore
 from tests.synthetic import scripted_session
@@ -35,6 +36,13 @@ def test_thirty_faces_for_an_hour(store: SessionStore) -> None:
     assert "the most common observed expression was neutral" in text
     assert "From the first third of the lesson to the last, negative expressions rose (0% → 6" in text
     assert "Notable moments at 20:00 (positive expressions rose by 6" in text and "and 40:00 (" in text
+
+
+def test_two_reasons_are_shares_of_the_unread_time() -> None:
+    summary = {"readable_share": 0.85, "unreadable_reasons": {"small": 0, "pose": 2, "blur": 0, "uncertain": 18}}
+    assert reasons_text(reading_summary(summary)[1]) == (
+        "mostly too uncertain to read (90% of the unread face time), then turned away or looking down (10%)"
+    )
 
 
 def test_one_face(store: SessionStore) -> None:
