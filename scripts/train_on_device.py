@@ -131,12 +131,12 @@ def train_one(run: str, data: Path, out: Path, deadline: float, workers: int, ti
     from fer.training.backend import keras
     from fer.training.model import build_model
     from fer.training.train import (
-        _write_run_record,
         compile_model,
         export_model,
         learning_rate_schedule,
         record_epoch,
         run_epoch,
+        write_run_record,
     )
 
     config = _config(run, tiny)
@@ -165,7 +165,7 @@ def train_one(run: str, data: Path, out: Path, deadline: float, workers: int, ti
             print(f"{run}: out of time after epoch {epoch}", flush=True)
             break
     pool.terminate()
-    _write_run_record(run_dir, config, train_data, test_data, None)
+    write_run_record(run_dir, config, train_data, test_data, None)
     export_model(run_dir / "best.keras", out / f"{run}.keras")
 
 

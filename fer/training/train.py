@@ -293,7 +293,7 @@ def train(
             _load_initial_weights(model, init)
         compile_model(model, config, len(batches))
         first_epoch, history = 0, []
-    _write_run_record(out, config, train_data, val_data, init)
+    write_run_record(out, config, train_data, val_data, init)
     if first_epoch >= config.epochs:
         print(f"already trained {first_epoch} of {config.epochs} epochs", file=sys.stderr)
     validation = (standardize(val_data.images), keras.utils.to_categorical(val_data.labels, NUM_CLASSES))
@@ -332,7 +332,7 @@ def export_model(checkpoint: Path, target: Path) -> Path:
     return target
 
 
-def _write_run_record(
+def write_run_record(
     out: Path, config: TrainConfig, train_data: FaceDataset, val_data: FaceDataset, init: Path | None
 ) -> None:
     """Write config.json; on --resume keep the recorded --init, since the weights still descend from it."""
