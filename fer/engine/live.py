@@ -34,7 +34,8 @@ from fer.engine.classifier import EmotionClassifier
 from fer.engine.detection import FaceDetector
 from fer.engine.detections import Detections
 from fer.engine.outputs import DetectionsCsv
-from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer
+from fer.engine.observations import ObservedBatch
+from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer, FrameResult
 from fer.labels import CLASSES
 
 TREND_S = 60  # the rolling trend shows the last minute
@@ -122,7 +123,9 @@ class LiveProcessor:
         self._frames = 0
         self._dropped = 0
         self._saved_id: int | None = None
-        self._frame_times: deque[float] = deque(maxlen=30)
+        self._frame_times: deque[float] = deque(maxlen=30)  # session seconds of the last frames analysed
+        self._last_time = -np.inf
+        self._browser_offset: float | None = None  # browser mode: session seconds minus the browser's clock
         self._latest_faces = Detections()
         self._latest_image: np.ndarray | None = None
         self._latest_blur_boxes = np.empty((0, 4), np.float32)
@@ -148,16 +151,40 @@ class LiveProcessor:
             self._watch_for_idle()
             if self.paused:
                 return image
-            time_s = time.monotonic() - self._started
-            result = self.analyzer.process(image, time_s)
-            self.aggregator.add(result.faces, time_s, result.quality)
-            self._rows.write(self._frames, time_s, result.faces)
-            self._frames += 1
-            self._frame_times.append(time.monotonic())
-            self._latest_faces = result.faces
-            self._latest_image = image
-            self._latest_blur_boxes = result.detected.xyxy
+            result = self.analyzer.process(image, time.monotonic() - self._started)
+            self._record(result, image)
         return FaceAnnotator().annotate(image, result.faces)
+
+    def process_observed(self, batch: ObservedBatch) -> None:
+        """A batch of frames the teacher's browser analysed (Live's browser mode; checked by ``parse_batch``).
+
+        Frames keep the spacing of the browser's clock, set on the session's clock at the first frame; none may
+        claim a time after now or before the frame analysed last (those are skipped)."""
+        with self._lock:
+            if self._saved_id is not None:
+                self._reset()
+            self._last_frame = time.monotonic()
+            self._watch_for_idle()
+            if self.paused:
+                return
+            elapsed = time.monotonic() - self._started
+            for frame in batch.frames:
+                if self._browser_offset is None:
+                    self._browser_offset = elapsed - batch.frames[-1].t
+                time_s = min(frame.t + self._browser_offset, elapsed)
+                if time_s > self._last_time:
+                    self._record(self.analyzer.process_observed(frame, time_s), None)
+
+    def _record(self, result: FrameResult, image: np.ndarray | None) -> None:
+        """One analysed frame into the statistics, the rows to be saved and the newest frame (under the lock)."""
+        self.aggregator.add(result.faces, result.time_s, result.quality)
+        self._rows.write(self._frames, result.time_s, result.faces)
+        self._frames += 1
+        self._last_time = result.time_s
+        self._frame_times.append(result.time_s)
+        self._latest_faces = result.faces
+        self._latest_image = image
+        self._latest_blur_boxes = result.detected.xyxy
 
     def stats(self) -> LiveStats:
         with self._lock:

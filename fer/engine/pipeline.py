@@ -20,6 +20,7 @@ from fer.engine.crops import DEFAULT_MARGIN, face_crops
 from fer.engine.detection import CenterFaceDetector, FaceDetector
 from fer.engine.detections import Detections
 from fer.engine.face_following import FaceFollowingDetector, FollowingConfig
+from fer.engine.observations import ObservedFrame
 from fer.engine.preprocess import INPUT_SIZE, to_gray48
 from fer.engine.readability import ReadabilityConfig, ReadabilityFilter
 from fer.engine.smoothing import ProbabilitySmoother, SmoothingConfig
@@ -176,18 +177,35 @@ class FrameAnalyzer:
         faces48 = (
             np.stack([to_gray48(crop) for crop in crops]) if crops else np.empty((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
         )
-        crop_px = faces.wh.max(axis=1) * (1 + 2 * self.settings.crop_margin) if len(faces) else np.empty(0)
-        quality = self.readability.assess(faces, faces48, crop_px)
+        quality = self.readability.assess(faces, faces48, self._crop_px(faces))
         probs = np.full(faces.probs.shape, np.nan, np.float32)
         started = time.perf_counter()
         probs[faces.readable] = self.classifier.predict(faces48[faces.readable])
         self.timings["classify"] += time.perf_counter() - started
         faces.probs = probs
-        self.readability.mark_uncertain(faces)
-        faces.probs[~faces.readable] = np.nan
+        self._set_aside_unread(faces)
         if detecting:  # predicted boxes wobble around the face; only detected boxes tell a still picture
             self.static.update(faces, crops, time_s)
         return FrameResult(time_s, self._smooth_readable(faces, time_s), self._detected, detecting, quality)
+
+    def process_observed(self, frame: ObservedFrame, time_s: float) -> FrameResult:
+        """A frame the browser analysed (Live's browser mode): its faces were detected, measured and read there,
+        on every frame; from tracking on, the same stages as ``process``. No picture reaches the server, so camera
+        motion is not followed and no track is judged a still picture."""
+        self._detected = frame.detections
+        faces, rows = self.tracker.update_rows(frame.detections, time_s)
+        quality = self.readability.assess_signals(faces, frame.signals[rows], self._crop_px(faces))
+        self._set_aside_unread(faces)
+        return FrameResult(time_s, self._smooth_readable(faces, time_s), frame.detections, True, quality)
+
+    def _crop_px(self, faces: Detections) -> np.ndarray:
+        """The side of each face's square crop, in source pixels (what the size rule judges)."""
+        return faces.wh.max(axis=1) * (1 + 2 * self.settings.crop_margin) if len(faces) else np.empty(0)
+
+    def _set_aside_unread(self, faces: Detections) -> None:
+        """Readable faces under the uncertain cut become unread; no unread face keeps probabilities."""
+        self.readability.mark_uncertain(faces)
+        faces.probs[~faces.readable] = np.nan
 
     def _smooth_readable(self, faces: Detections, time_s: float) -> Detections:
         """Only faces that were read enter (and change) the smoothing state; the rest stay without expression.
@@ -197,6 +215,5 @@ class FrameAnalyzer:
         but as a different expression each time was drawn as "neutral 0.27")."""
         readable = faces.readable
         faces.probs[readable] = self.smoother.update(faces[readable], time_s).probs
-        self.readability.mark_uncertain(faces)
-        faces.probs[~faces.readable] = np.nan
+        self._set_aside_unread(faces)
         return faces

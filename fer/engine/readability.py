@@ -130,10 +130,14 @@ class ReadabilityFilter:
 
     def assess(self, faces: Detections, faces48: np.ndarray, crop_px: np.ndarray) -> np.ndarray:
         """Set ``faces.unreadable`` (small, pose, blur; first that applies) and return the (N, 6) signals."""
+        return self.assess_signals(faces, image_signals(faces48), crop_px)
+
+    def assess_signals(self, faces: Detections, crop_signals: np.ndarray, crop_px: np.ndarray) -> np.ndarray:
+        """``assess`` with the crops' ``image_signals`` measured elsewhere (by the browser, in Live's browser mode)."""
         config = self.config
         yaw, pitch = pose_angles(faces.landmarks, config.frontal_nose_height, config.frontal_eye_over_height)
         yaw, pitch, roll = self._fill_pose_from_tracks(faces.track_id, yaw, pitch, roll_angles(faces.landmarks))
-        brightness, contrast, sharpness = image_signals(faces48).T
+        brightness, contrast, sharpness = np.asarray(crop_signals, np.float32).reshape(-1, 3).T
         code = np.zeros(len(faces), np.int8)
         turned = (
             (np.abs(yaw) > config.max_abs_yaw_deg)

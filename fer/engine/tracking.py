@@ -63,6 +63,11 @@ class FaceTracker:
         self._ids = count(1)
 
     def update(self, detections: Detections, time_s: float) -> Detections:
+        return self.update_rows(detections, time_s)[0]
+
+    def update_rows(self, detections: Detections, time_s: float) -> tuple[Detections, np.ndarray]:
+        """``update``, and for each returned face its row in ``detections`` (to carry numbers measured per
+        detection, such as a browser's crop signals, onto the tracked faces)."""
         # With sparse detection (a frame stride, detect_every) a round can be longer than max_missing_s,
         # so a track also survives its first missed round.
         self._tracks = [t for t in self._tracks if t.missed < 2 or time_s - t.time_s <= self.config.max_missing_s]
@@ -91,9 +96,10 @@ class FaceTracker:
 
         rows = [(d, self._tracks[t].track_id) for t, d in matched if self._tracks[t].track_id >= 0]
         rows.sort(key=lambda row: row[1])
-        result = detections[[d for d, _ in rows]]
+        order = np.asarray([d for d, _ in rows], np.int64)
+        result = detections[order]
         result.track_id = np.asarray([track_id for _, track_id in rows], np.int64)
-        return result
+        return result, order
 
     def shift(self, offset: np.ndarray) -> None:
         """Move every track by the camera's (dx, dy) since the last frame (fer.engine.camera_motion), so matching
