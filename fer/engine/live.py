@@ -33,8 +33,8 @@ from fer.engine.annotate import FaceAnnotator, blur_faces
 from fer.engine.classifier import EmotionClassifier
 from fer.engine.detection import FaceDetector
 from fer.engine.detections import Detections
-from fer.engine.outputs import DetectionsCsv
 from fer.engine.observations import ObservedBatch
+from fer.engine.outputs import DetectionsCsv
 from fer.engine.pipeline import AnalysisSettings, FrameAnalyzer, FrameResult
 from fer.labels import CLASSES
 

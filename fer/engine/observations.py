@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -77,7 +78,7 @@ def parse_batch(message: object, expected_key: str) -> ObservedBatch:
         raise ObservationError(f"a batch holds a list of at most {MAX_FRAMES} frames")
     parsed = tuple(_frame(frame) for frame in frames)
     times = [frame.t for frame in parsed]
-    if any(later <= earlier for earlier, later in zip(times, times[1:], strict=False)):
+    if any(later <= earlier for earlier, later in pairwise(times)):
         raise ObservationError("frame times must increase")
     if times and times[-1] - times[0] > MAX_SPAN_S:
         raise ObservationError(f"a batch covers at most {MAX_SPAN_S:.0f} s")
