@@ -20,6 +20,7 @@ from fer.engine.onnx_session import cpu_session
 CENTERFACE_PATH = Path(__file__).resolve().parent / "assets" / "centerface.onnx"
 _STRIDE = 4  # output maps are 1/4 of the input
 _ALIGN = 32  # the network's input sides must be multiples of this
+NMS_IOU = 0.3  # boxes overlapping a better one more than this are the same face
 
 
 class FaceDetector(Protocol):
@@ -40,7 +41,7 @@ class CenterFaceDetector:
         self,
         threshold: float = 0.3,
         max_side: int | None = None,
-        nms_iou: float = 0.3,
+        nms_iou: float = NMS_IOU,
         model_path: Path = CENTERFACE_PATH,
         threads: int | None = None,
     ) -> None:

@@ -89,8 +89,8 @@ def _frame(frame: object) -> ObservedFrame:
     if not isinstance(frame, Mapping) or set(frame) != FRAME_KEYS:
         raise ObservationError(f"a frame has exactly the fields {sorted(FRAME_KEYS)}")
     t, width, height, faces = frame["t"], frame["w"], frame["h"], frame["faces"]
-    if not _is_number(t) or not 0 <= t < 1e7:
-        raise ObservationError("a frame's time must be seconds since the stream started")
+    if not _is_number(t) or not 0 <= t < 1e11:
+        raise ObservationError("a frame's time must be seconds on the browser's clock")
     if not (_is_int(width) and _is_int(height) and 16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
         raise ObservationError(f"a frame is 16 to {MAX_SIDE} px a side")
     if not isinstance(faces, list) or len(faces) > MAX_FACES:

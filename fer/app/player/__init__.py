@@ -29,6 +29,7 @@ def _hex(bgr: tuple[int, int, int]) -> str:
 
 
 COLORS = {name: _hex(color) for name, color in CLASS_COLORS.items()}  # the exported video's colours
+UNREAD_HEX = _hex(UNREAD_COLOR)
 
 
 def player(
@@ -43,7 +44,7 @@ def player(
         seek=asdict(seek) if seek is not None else None,
         blur=blur,
         colors=COLORS,
-        unread_color=_hex(UNREAD_COLOR),
+        unread_color=UNREAD_HEX,
         note=note,
         key=key,
         default=None,

@@ -9,11 +9,8 @@ const video = document.getElementById("video");
 const canvas = document.getElementById("overlay");
 const note = document.getElementById("note");
 const context = canvas.getContext("2d");
-const tiny = document.createElement("canvas"); // a face shrunk to 6x6 px: blurring starts from a pixelated copy
-tiny.width = tiny.height = 6;
 
 const HOLD_S = 1.0; // boxes of an analysed frame stay this long at most (a face gone stays gone)
-const MIN_PLATE_PX = 24; // smaller faces get a marker, not a plate many times their size
 
 let args = {};
 let overlay = null;
@@ -139,75 +136,12 @@ function draw() {
   const top = (height - video.videoHeight * scale) / 2;
   const faces = facesAt(video.currentTime);
   if (args.blur) {
-    faces.forEach(function (face) { blurFace(face, scale, left, top); });
+    faces.forEach(function (face) { FaceOverlay.blurFace(context, video, face, scale, left, top); });
   }
   const plates = [];
-  faces.forEach(function (face) { drawFace(face, scale, left, top, plates); });
+  const style = { classes: overlay.classes, colors: args.colors, unreadColor: args.unread_color };
+  faces.forEach(function (face) { FaceOverlay.drawFace(context, face, scale, left, top, plates, style); });
   canvas.dataset.faces = String(faces.length); // what the browser test reads beside the screenshot
-}
-
-function blurFace(face, scale, left, top) {
-  // the face's square grown by a quarter per side, pixelated then blurred, as in exported videos
-  const side = Math.max(face[3], face[4]) * 1.5;
-  const sourceX = face[1] + face[3] / 2 - side / 2;
-  const sourceY = face[2] + face[4] / 2 - side / 2;
-  const tinyContext = tiny.getContext("2d");
-  tinyContext.drawImage(video, sourceX, sourceY, side, side, 0, 0, 6, 6);
-  const x = left + sourceX * scale;
-  const y = top + sourceY * scale;
-  const shown = side * scale;
-  context.save();
-  context.beginPath();
-  context.rect(x, y, shown, shown);
-  context.clip();
-  context.filter = "blur(" + Math.max(2, shown / 10) + "px)";
-  context.imageSmoothingEnabled = true;
-  context.drawImage(tiny, 0, 0, 6, 6, x - shown * 0.1, y - shown * 0.1, shown * 1.2, shown * 1.2);
-  context.restore();
-}
-
-function drawFace(face, scale, left, top, plates) {
-  const x = left + face[1] * scale;
-  const y = top + face[2] * scale;
-  const w = face[3] * scale;
-  const h = face[4] * scale;
-  const label = face[5];
-  if (label < 0) { // not read: a face present, without a guess
-    context.strokeStyle = args.unread_color;
-    context.lineWidth = 1;
-    context.strokeRect(x, y, w, h);
-    return;
-  }
-  const name = overlay.classes[label];
-  const color = args.colors[name];
-  context.strokeStyle = color;
-  context.lineWidth = w >= MIN_PLATE_PX ? 2 : 1;
-  context.strokeRect(x, y, w, h);
-  const text = "#" + face[0] + " " + name + " " + (face[6] / 100).toFixed(2);
-  const size = Math.max(10, Math.min(14, w / 9));
-  context.font = size + "px sans-serif";
-  const plateW = context.measureText(text).width + 4;
-  const plateH = size + 4;
-  const place = [y - plateH, y, y + h].map(function (plateTop) { return [x, plateTop, x + plateW, plateTop + plateH]; })
-    .find(function (p) { return p[1] >= 0 && !plates.some(function (o) { return p[0] < o[2] && o[0] < p[2] && p[1] < o[3] && o[1] < p[3]; }); });
-  if (w < MIN_PLATE_PX || !place) {
-    context.fillStyle = color;
-    context.beginPath();
-    context.arc(x + 4, y + 4, Math.max(2, Math.min(6, w / 6)), 0, 2 * Math.PI);
-    context.fill();
-    return;
-  }
-  plates.push(place);
-  context.fillStyle = color;
-  context.fillRect(place[0], place[1], plateW, plateH);
-  context.fillStyle = luminance(color) > 0.55 ? "#000" : "#fff";
-  context.textBaseline = "top";
-  context.fillText(text, place[0] + 2, place[1] + 2);
-}
-
-function luminance(hex) {
-  const value = parseInt(hex.slice(1), 16);
-  return (0.299 * (value >> 16) + 0.587 * ((value >> 8) & 255) + 0.114 * (value & 255)) / 255;
 }
 
 function onEveryFrame() {

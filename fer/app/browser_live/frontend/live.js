@@ -1,0 +1,232 @@
+// Live's browser mode: the camera or a shared window, tab or screen is analysed in this browser (face_engine.js),
+// the overlay is drawn here, and only numbers leave: about once a second, the face rows of the frames analysed since
+// the server last confirmed, as the component's value. No media track is sent anywhere (no RTCPeerConnection).
+// A batch the page has not confirmed yet is sent again with the next one (the server skips frames it has), so a
+// batch lost between two reruns loses nothing; what waits is bounded.
+"use strict";
+
+const BATCH_MS = 1000;
+const MAX_WAITING = 90; // frames kept for the server at most (fer.engine.observations.MAX_FRAMES)
+const MAX_DETECT_SIDE = 1280; // px: detection never runs on more (a 4K screen is looked at scaled)
+const MIN_DETECT_SIDE = 256;
+const FACE_PX_LOW = 40; // faces smaller than this at the detector's scale: look closer
+const FACE_PX_HIGH = 96; // all faces larger: look at fewer pixels
+const MISSES_BEFORE_CLOSER = 10; // frames without a face before looking closer
+
+const video = document.getElementById("video");
+const stage = document.getElementById("stage");
+const overlay = document.getElementById("overlay");
+const statusLine = document.getElementById("status");
+const buttons = { camera: document.getElementById("camera"), screen: document.getElementById("screen"), stop: document.getElementById("stop") };
+const context = overlay.getContext("2d");
+const frameCanvas = document.createElement("canvas");
+const frameContext = frameCanvas.getContext("2d", { willReadFrequently: true });
+
+let args = {};
+let engine = null;
+let loading = false;
+let stream = null;
+let waiting = []; // frames not yet confirmed by the server
+let seq = Date.now(); // increases across reloads of this frame, so the page never takes a new batch for an old one
+let timer = null;
+let detectScale = 1;
+let misses = 0;
+let shownFaces = [];
+let analysedTimes = [];
+let newestFrame = 0; // counts video frames presented, to never analyse one twice
+let analysedFrame = -1;
+
+function send(type, extra) {
+  window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type: type }, extra || {}), "*");
+}
+
+function fitHeight() {
+  send("streamlit:setFrameHeight", { height: Math.ceil(document.body.getBoundingClientRect().height) + 4 });
+}
+
+function say(text) {
+  statusLine.textContent = text;
+  fitHeight();
+}
+
+window.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "streamlit:render") { render(event.data.args || {}); }
+});
+
+function render(newArgs) {
+  args = newArgs;
+  if (typeof args.ack === "number") { waiting = waiting.filter(function (frame) { return frame.t > args.ack; }); }
+  if (!engine && !loading) { load(); }
+  fitHeight();
+}
+
+async function load() {
+  loading = true;
+  try {
+    ort.env.wasm.numThreads = 1; // threads need a cross-origin isolated page, which Streamlit's is not
+    ort.env.wasm.wasmPaths = new URL("vendor/", document.baseURI).href; // this component's own copy: nothing is fetched from elsewhere
+    engine = await FaceEngine.create(ort, {
+      detectorUrl: args.detector_url, classifierUrl: args.classifier_url, threshold: args.threshold,
+      nmsIou: args.nms_iou, margin: args.margin, temperature: args.temperature, frameCanvas: frameCanvas,
+    });
+    buttons.camera.disabled = buttons.screen.disabled = false;
+    say("Ready. Only numbers leave this browser: per face, its box, pose, image signals and expression probabilities.");
+  } catch (error) {
+    say("The models could not be loaded in this browser (" + error + "). Reload the page, or use the server mode.");
+  } finally {
+    loading = false;
+  }
+}
+
+async function start(kind) {
+  if (stream) { return; }
+  try {
+    stream = kind === "camera"
+      ? await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false })
+      : await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  } catch (error) {
+    stream = null;
+    say(kind === "camera"
+      ? "No camera could be opened (" + error.name + "): allow this page to use it, or pick another."
+      : "Nothing is shared (" + error.name + "): pick a window, tab or screen to analyse.");
+    return;
+  }
+  stream.getVideoTracks()[0].addEventListener("ended", stop); // the camera unplugged, or sharing stopped
+  video.srcObject = stream;
+  stage.style.display = "block";
+  await video.play().catch(function () { /* autoplay of a muted stream is allowed; a refusal shows as no frames */ });
+  const width = video.videoWidth || 640;
+  detectScale = Math.min(1, (kind === "camera" ? 320 : 640) / width); // a camera's faces are near, a gallery's small
+  misses = 0;
+  analysedTimes = [];
+  buttons.camera.disabled = buttons.screen.disabled = true;
+  buttons.stop.disabled = false;
+  timer = setInterval(function () { flush(false); }, BATCH_MS);
+  if (video.requestVideoFrameCallback) { video.requestVideoFrameCallback(countFrame); }
+  say("Analysing in this browser…");
+  loop(stream);
+}
+
+function countFrame() {
+  newestFrame += 1;
+  if (stream) { video.requestVideoFrameCallback(countFrame); }
+}
+
+async function loop(mine) {
+  while (stream === mine) {
+    const fresh = !video.requestVideoFrameCallback || newestFrame !== analysedFrame;
+    if (fresh && video.readyState >= 2 && video.videoWidth) {
+      analysedFrame = newestFrame;
+      await analyseFrame(mine);
+    } else {
+      await new Promise(function (resolve) { setTimeout(resolve, 5); });
+    }
+  }
+}
+
+async function analyseFrame(mine) {
+  const width = video.videoWidth;
+  const height = video.videoHeight;
+  const t = (performance.timeOrigin + performance.now()) / 1000; // on the browser's clock, across reloads
+  if (frameCanvas.width !== width || frameCanvas.height !== height) {
+    frameCanvas.width = width;
+    frameCanvas.height = height;
+  }
+  frameContext.drawImage(video, 0, 0, width, height);
+  const rgba = frameContext.getImageData(0, 0, width, height).data;
+  const rows = await engine.analyse(rgba, width, height, detectScale);
+  if (stream !== mine) { return; }
+  waiting.push({ t: Math.round(t * 1000) / 1000, w: width, h: height, faces: rows.map(rounded) });
+  if (waiting.length > MAX_WAITING) { waiting.splice(0, waiting.length - MAX_WAITING); }
+  shownFaces = rows;
+  adaptScale(rows, width, height);
+  draw();
+  analysedTimes.push(performance.now());
+  if (analysedTimes.length > 30) { analysedTimes.shift(); }
+  const fps = analysedTimes.length > 1
+    ? (analysedTimes.length - 1) / ((analysedTimes[analysedTimes.length - 1] - analysedTimes[0]) / 1000) : 0;
+  statusLine.dataset.fps = fps.toFixed(2); // what the browser tests read
+  statusLine.dataset.faces = String(rows.length);
+  statusLine.textContent = "Analysing in this browser: " + fps.toFixed(1) + " frames a second, " + rows.length
+    + (rows.length === 1 ? " face" : " faces") + ", faces looked for at " + Math.round(width * detectScale) + " px wide.";
+}
+
+function rounded(row) { // JSON a tenth of the size, no precision the server uses lost
+  return row.map(function (value, i) { return i < 15 ? Math.round(value * 100) / 100 : Math.round(value * 1e5) / 1e5; });
+}
+
+function adaptScale(rows, width, height) {
+  // detection at the resolution the faces need: closer while faces are small or none is found, coarser while all
+  // are large (a camera's one face costs a quarter of the pixels; a call gallery's small faces keep theirs)
+  const longest = Math.max(width, height);
+  const most = Math.min(1, MAX_DETECT_SIDE / longest);
+  const least = Math.min(most, MIN_DETECT_SIDE / longest);
+  if (!rows.length) {
+    misses += 1;
+    if (misses >= MISSES_BEFORE_CLOSER) { detectScale = Math.min(most, detectScale * 1.25); misses = 0; }
+    return;
+  }
+  misses = 0;
+  const smallest = Math.min.apply(null, rows.map(function (r) { return Math.max(r[2] - r[0], r[3] - r[1]); })) * detectScale;
+  if (smallest < FACE_PX_LOW) { detectScale = Math.min(most, detectScale * 1.25); }
+  else if (smallest > FACE_PX_HIGH) { detectScale = Math.max(least, detectScale * 0.85); }
+}
+
+function draw() {
+  const ratio = window.devicePixelRatio || 1;
+  const width = video.clientWidth;
+  const height = video.clientHeight;
+  if (overlay.width !== Math.round(width * ratio) || overlay.height !== Math.round(height * ratio)) {
+    overlay.width = Math.round(width * ratio);
+    overlay.height = Math.round(height * ratio);
+    overlay.style.width = width + "px";
+    overlay.style.height = height + "px";
+  }
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  context.clearRect(0, 0, width, height);
+  if (!video.videoWidth) { return; }
+  const scale = Math.min(width / video.videoWidth, height / video.videoHeight);
+  const left = (width - video.videoWidth * scale) / 2;
+  const top = (height - video.videoHeight * scale) / 2;
+  const style = { classes: args.classes, colors: args.colors, unreadColor: args.unread_color };
+  const plates = [];
+  let read = 0;
+  shownFaces.forEach(function (row) {
+    const probabilities = row.slice(18);
+    const best = probabilities.indexOf(Math.max.apply(null, probabilities));
+    const isRead = FaceEngine.readable(row, args.margin, args.readability);
+    read += isRead ? 1 : 0;
+    const face = [null, row[0], row[1], row[2] - row[0], row[3] - row[1], isRead ? best : -1, probabilities[best] * 100];
+    FaceOverlay.drawFace(context, face, scale, left, top, plates, style);
+  });
+  overlay.dataset.faces = String(shownFaces.length);
+  overlay.dataset.read = String(read);
+}
+
+function flush(ended) {
+  if (!waiting.length && !ended) { return; }
+  seq += 1;
+  const value = { key: args.batch_key, seq: seq, frames: waiting.slice(), ended: ended };
+  send("streamlit:setComponentValue", { value: value, dataType: "json" });
+}
+
+function stop() {
+  if (!stream) { return; }
+  stream.getTracks().forEach(function (track) { track.stop(); });
+  stream = null;
+  clearInterval(timer);
+  video.srcObject = null;
+  stage.style.display = "none";
+  shownFaces = [];
+  buttons.camera.disabled = buttons.screen.disabled = false;
+  buttons.stop.disabled = true;
+  flush(true);
+  say("Stopped. The last numbers went to the server, which saves the session.");
+}
+
+buttons.camera.addEventListener("click", function () { start("camera"); });
+buttons.screen.addEventListener("click", function () { start("screen"); });
+buttons.stop.addEventListener("click", stop);
+window.addEventListener("pagehide", stop); // the tab closes: what was analysed is still sent
+new ResizeObserver(function () { fitHeight(); draw(); }).observe(document.body);
+send("streamlit:componentReady", { apiVersion: 1 });
