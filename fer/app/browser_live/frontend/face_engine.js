@@ -18,26 +18,52 @@ const FaceEngine = (function () {
     return Math.abs(value % 1) === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
   }
 
-  function grey(rgba, pixels) { // cv2.COLOR_BGR2GRAY on 8-bit pixels, fixed point as OpenCV does it
-    const out = new Uint8Array(pixels);
-    for (let i = 0, j = 0; i < pixels; i++, j += 4) {
-      out[i] = (rgba[j] * 4899 + rgba[j + 1] * 9617 + rgba[j + 2] * 1868 + 8192) >> 14;
-    }
-    return out;
-  }
-
-  function detectorInput(rgba, width, height) { // detection._to_blob: RGB planes, zero-padded to multiples of 32
-    const paddedH = Math.ceil(height / ALIGN) * ALIGN;
-    const paddedW = Math.ceil(width / ALIGN) * ALIGN;
+  function detectorInput(rgba, width, height, scale) {
+    // detection._to_blob: the frame resized by `scale` as cv2.INTER_AREA does, RGB planes, zero-padded to
+    // multiples of 32; returns the blob, its padded size and the size of the picture in it
+    const w = scale === 1 ? width : Math.max(1, roundHalfEven(width * scale));
+    const h = scale === 1 ? height : Math.max(1, roundHalfEven(height * scale));
+    const paddedH = Math.ceil(h / ALIGN) * ALIGN;
+    const paddedW = Math.ceil(w / ALIGN) * ALIGN;
     const plane = paddedH * paddedW;
     const blob = new Float32Array(3 * plane);
+    if (scale === 1) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const source = (y * width + x) * 4;
+          const target = y * paddedW + x;
+          blob[target] = rgba[source];
+          blob[plane + target] = rgba[source + 1];
+          blob[2 * plane + target] = rgba[source + 2];
+        }
+      }
+      return { blob: blob, height: paddedH, width: paddedW };
+    }
+    const across = areaWeights(width, w); // separable: along each row first, then down the columns
+    const down = areaWeights(height, h);
+    const rows = new Float64Array(height * w * 3);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const source = (y * width + x) * 4;
-        const target = y * paddedW + x;
-        blob[target] = rgba[source];
-        blob[plane + target] = rgba[source + 1];
-        blob[2 * plane + target] = rgba[source + 2];
+      for (let x = 0; x < w; x++) {
+        let r = 0, g = 0, b = 0;
+        for (const [sx, weight] of across[x]) {
+          const j = (y * width + sx) * 4;
+          r += weight * rgba[j]; g += weight * rgba[j + 1]; b += weight * rgba[j + 2];
+        }
+        const k = (y * w + x) * 3;
+        rows[k] = r; rows[k + 1] = g; rows[k + 2] = b;
+      }
+    }
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let r = 0, g = 0, b = 0;
+        for (const [sy, weight] of down[y]) {
+          const k = (sy * w + x) * 3;
+          r += weight * rows[k]; g += weight * rows[k + 1]; b += weight * rows[k + 2];
+        }
+        const target = y * paddedW + x; // 8-bit pixels, as cv2.resize gives them
+        blob[target] = Math.min(255, roundHalfEven(r));
+        blob[plane + target] = Math.min(255, roundHalfEven(g));
+        blob[2 * plane + target] = Math.min(255, roundHalfEven(b));
       }
     }
     return { blob: blob, height: paddedH, width: paddedW };
@@ -86,7 +112,8 @@ const FaceEngine = (function () {
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
   }
 
-  function squareCrop(greyFrame, width, height, box, margin) { // crops.square_boxes + crops.face_crops
+  function squareCrop(rgba, width, height, box, margin) { // crops.square_boxes + crops.face_crops, grey
+    // grey as cv2.COLOR_BGR2GRAY on 8-bit pixels (OpenCV's fixed point), only where a crop reads it
     const centreX = (box[0] + box[2]) / 2;
     const centreY = (box[1] + box[3]) / 2;
     const side = Math.max(roundHalfEven(Math.max(box[2] - box[0], box[3] - box[1]) * (1 + 2 * margin)), 2);
@@ -96,7 +123,8 @@ const FaceEngine = (function () {
     for (let y = 0; y < side; y++) {
       const row = Math.min(Math.max(top + y, 0), height - 1) * width;
       for (let x = 0; x < side; x++) {
-        crop[y * side + x] = greyFrame[row + Math.min(Math.max(left + x, 0), width - 1)];
+        const j = (row + Math.min(Math.max(left + x, 0), width - 1)) * 4;
+        crop[y * side + x] = (rgba[j] * 4899 + rgba[j + 1] * 9617 + rgba[j + 2] * 1868 + 8192) >> 14;
       }
     }
     return { pixels: crop, side: side };
@@ -236,24 +264,9 @@ const FaceEngine = (function () {
   async function create(ort, options) {
     const detector = await ort.InferenceSession.create(options.detectorUrl, { executionProviders: ["wasm"] });
     const classifier = await ort.InferenceSession.create(options.classifierUrl, { executionProviders: ["wasm"] });
-    const scaled = document.createElement("canvas");
-    const scaledContext = scaled.getContext("2d", { willReadFrequently: true });
 
-    async function detect(rgba, width, height, scale) {
-      // the frame at `scale` (the browser's resampling stands in for cv2.INTER_AREA), boxes in frame pixels
-      let pixels = rgba;
-      let w = width;
-      let h = height;
-      if (scale !== 1) {
-        w = Math.max(1, Math.round(width * scale));
-        h = Math.max(1, Math.round(height * scale));
-        scaled.width = w;
-        scaled.height = h;
-        scaledContext.imageSmoothingQuality = "high";
-        scaledContext.drawImage(options.frameCanvas, 0, 0, width, height, 0, 0, w, h);
-        pixels = scaledContext.getImageData(0, 0, w, h).data;
-      }
-      const input = detectorInput(pixels, w, h);
+    async function detect(rgba, width, height, scale) { // boxes and landmarks in frame pixels
+      const input = detectorInput(rgba, width, height, scale);
       const feeds = {};
       feeds[detector.inputNames[0]] = new ort.Tensor("float32", input.blob, [1, 3, input.height, input.width]);
       const results = await detector.run(feeds);
@@ -280,11 +293,10 @@ const FaceEngine = (function () {
       return rows;
     }
 
-    // One frame (RGBA pixels of options.frameCanvas) -> its face rows, the faces detected at `scale`.
+    // One frame (its RGBA pixels) -> its face rows, the faces detected on it resized by `scale`.
     async function analyse(rgba, width, height, scale) {
       const faces = await detect(rgba, width, height, scale);
-      const greyFrame = grey(rgba, width * height);
-      const faces48 = faces.map(function (face) { return toGrey48(squareCrop(greyFrame, width, height, face.box, options.margin)); });
+      const faces48 = faces.map(function (face) { return toGrey48(squareCrop(rgba, width, height, face.box, options.margin)); });
       const probabilities = await classify(faces48);
       return faces.map(function (face, i) {
         return face.box.concat([face.score], face.points, signals(faces48[i]), probabilities[i]);

@@ -8,9 +8,9 @@
 const BATCH_MS = 1000;
 const MAX_WAITING = 90; // frames kept for the server at most (fer.engine.observations.MAX_FRAMES)
 const MAX_DETECT_SIDE = 1280; // px: detection never runs on more (a 4K screen is looked at scaled)
-const MIN_DETECT_SIDE = 256;
+const MIN_DETECT_SIDE = 160; // px: a near face is found on a 160x120 picture of a camera's frame
 const FACE_PX_LOW = 40; // faces smaller than this at the detector's scale: look closer
-const FACE_PX_HIGH = 96; // all faces larger: look at fewer pixels
+const FACE_PX_HIGH = 80; // all faces larger: look at fewer pixels
 const MISSES_BEFORE_CLOSER = 10; // frames without a face before looking closer
 
 const video = document.getElementById("video");
@@ -67,7 +67,7 @@ async function load() {
     ort.env.wasm.wasmPaths = new URL("vendor/", document.baseURI).href; // this component's own copy: nothing is fetched from elsewhere
     engine = await FaceEngine.create(ort, {
       detectorUrl: args.detector_url, classifierUrl: args.classifier_url, threshold: args.threshold,
-      nmsIou: args.nms_iou, margin: args.margin, temperature: args.temperature, frameCanvas: frameCanvas,
+      nmsIou: args.nms_iou, margin: args.margin, temperature: args.temperature,
     });
     buttons.camera.disabled = buttons.screen.disabled = false;
     say("Ready. Only numbers leave this browser: per face, its box, pose, image signals and expression probabilities.");
