@@ -50,7 +50,7 @@ SPEED_VARIANTS: dict[str, tuple[AnalysisSettings, bool]] = {
     "default, no video": (AnalysisSettings(detect_every=3), False),
     "detect every 6th, no video": (AnalysisSettings(detect_every=6), False),
     "detect every 6th + 640 px, no video": (AnalysisSettings(detect_every=6, detector_max_side=640), False),
-    "analyse every 2nd frame (--every 2)": (AnalysisSettings(every=2), True),
+    "analyse every 2nd frame (--every 2)": (AnalysisSettings(rate=None, every=2), True),
 }
 
 
@@ -120,7 +120,7 @@ def bench_memory(minutes: float, every: int) -> dict:
                 samples.append((progress.video_time_s, rss_mb()))
 
         before = rss_mb()
-        settings = AnalysisSettings(every=every, detect_every=3, detector_max_side=640)
+        settings = AnalysisSettings(rate=None, every=every, detect_every=3, detector_max_side=640)
         result = analyze_video(clip, Path(tmp) / "out", settings, on_progress=sample, classifier=classifier)
     if len(samples) < 8:
         raise SystemExit("the clip is too short to sample memory; use --minutes 1 or more")

@@ -265,7 +265,8 @@ const FaceEngine = (function () {
     const detector = await ort.InferenceSession.create(options.detectorUrl, { executionProviders: ["wasm"] });
     const classifier = await ort.InferenceSession.create(options.classifierUrl, { executionProviders: ["wasm"] });
 
-    async function detect(rgba, width, height, scale) { // boxes and landmarks in frame pixels
+    // The faces found on a frame resized by `scale`: boxes and landmarks in the frame's pixels.
+    async function detect(rgba, width, height, scale) {
       const input = detectorInput(rgba, width, height, scale);
       const feeds = {};
       feeds[detector.inputNames[0]] = new ort.Tensor("float32", input.blob, [1, 3, input.height, input.width]);
@@ -293,9 +294,8 @@ const FaceEngine = (function () {
       return rows;
     }
 
-    // One frame (its RGBA pixels) -> its face rows, the faces detected on it resized by `scale`.
-    async function analyse(rgba, width, height, scale) {
-      const faces = await detect(rgba, width, height, scale);
+    // The faces of one frame (its RGBA pixels) -> their rows: each face's crop read from this frame.
+    async function read(rgba, width, height, faces) {
       const faces48 = faces.map(function (face) { return toGrey48(squareCrop(rgba, width, height, face.box, options.margin)); });
       const probabilities = await classify(faces48);
       return faces.map(function (face, i) {
@@ -303,7 +303,7 @@ const FaceEngine = (function () {
       });
     }
 
-    return { analyse: analyse };
+    return { detect: detect, read: read };
   }
 
   return { create: create, readable: readable };

@@ -9,9 +9,13 @@ const BATCH_MS = 1000;
 const MAX_WAITING = 90; // frames kept for the server at most (fer.engine.observations.MAX_FRAMES)
 const MAX_DETECT_SIDE = 1280; // px: detection never runs on more (a 4K screen is looked at scaled)
 const MIN_DETECT_SIDE = 160; // px: a near face is found on a 160x120 picture of a camera's frame
-const FACE_PX_LOW = 40; // faces smaller than this at the detector's scale: look closer
-const FACE_PX_HIGH = 80; // all faces larger: look at fewer pixels
+const FACE_PX_LOW = 28; // faces smaller than this at the detector's scale: look closer
+const FACE_PX_HIGH = 56; // all faces larger: look at fewer pixels
 const MISSES_BEFORE_CLOSER = 10; // frames without a face before looking closer
+const FRAME_WAIT_MS = 40; // the longest wait for the video's next frame
+// a shared screen's faces sit still in a call's tiles: found on every 2nd frame, read on every frame (as the server's
+// analysis of a recording reads the faces it tracks between detections); a camera's are found on every frame
+const SCREEN_DETECT_EVERY = 2;
 
 const video = document.getElementById("video");
 const stage = document.getElementById("stage");
@@ -32,9 +36,10 @@ let timer = null;
 let detectScale = 1;
 let misses = 0;
 let shownFaces = [];
+let kind = "camera"; // or "screen"
+let found = null; // the faces of the last detection
+let frameIndex = 0;
 let analysedTimes = [];
-let newestFrame = 0; // counts video frames presented, to never analyse one twice
-let analysedFrame = -1;
 
 function send(type, extra) {
   window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type: type }, extra || {}), "*");
@@ -50,8 +55,18 @@ function say(text) {
 }
 
 window.addEventListener("message", function (event) {
-  if (event.data && event.data.type === "streamlit:render") { render(event.data.args || {}); }
+  if (event.data && event.data.type === "streamlit:render") {
+    applyTheme(event.data.theme);
+    render(event.data.args || {});
+  }
 });
+
+function applyTheme(theme) { // the page's light or dark theme: the frame's text and buttons follow it
+  if (!theme) { return; }
+  document.body.style.color = theme.textColor || "";
+  document.body.style.fontFamily = theme.font || "";
+  buttons.camera.style.background = buttons.camera.style.borderColor = theme.primaryColor || "";
+}
 
 function render(newArgs) {
   args = newArgs;
@@ -78,8 +93,9 @@ async function load() {
   }
 }
 
-async function start(kind) {
+async function start(source) {
   if (stream) { return; }
+  kind = source;
   try {
     stream = kind === "camera"
       ? await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false })
@@ -98,30 +114,32 @@ async function start(kind) {
   const width = video.videoWidth || 640;
   detectScale = Math.min(1, (kind === "camera" ? 320 : 640) / width); // a camera's faces are near, a gallery's small
   misses = 0;
+  found = null;
+  frameIndex = 0;
   analysedTimes = [];
   buttons.camera.disabled = buttons.screen.disabled = true;
   buttons.stop.disabled = false;
   timer = setInterval(function () { flush(false); }, BATCH_MS);
-  if (video.requestVideoFrameCallback) { video.requestVideoFrameCallback(countFrame); }
   say("Analysing in this browser…");
   loop(stream);
 }
 
-function countFrame() {
-  newestFrame += 1;
-  if (stream) { video.requestVideoFrameCallback(countFrame); }
-}
-
 async function loop(mine) {
   while (stream === mine) {
-    const fresh = !video.requestVideoFrameCallback || newestFrame !== analysedFrame;
-    if (fresh && video.readyState >= 2 && video.videoWidth) {
-      analysedFrame = newestFrame;
-      await analyseFrame(mine);
-    } else {
-      await new Promise(function (resolve) { setTimeout(resolve, 5); });
-    }
+    if (video.readyState >= 2 && video.videoWidth) { await analyseFrame(mine); }
+    await nextFrame();
   }
+}
+
+function nextFrame() {
+  // the next frame the video presents, or after FRAME_WAIT_MS: never the same frame twice at a camera's rate, and
+  // a task boundary in between (WebAssembly runs on this thread: without one, the frame would answer nothing else)
+  return new Promise(function (resolve) {
+    const timeout = setTimeout(resolve, FRAME_WAIT_MS);
+    if (video.requestVideoFrameCallback) {
+      video.requestVideoFrameCallback(function () { clearTimeout(timeout); setTimeout(resolve, 0); });
+    }
+  });
 }
 
 async function analyseFrame(mine) {
@@ -132,14 +150,22 @@ async function analyseFrame(mine) {
     frameCanvas.width = width;
     frameCanvas.height = height;
   }
+  const started = performance.now();
   frameContext.drawImage(video, 0, 0, width, height);
   const rgba = frameContext.getImageData(0, 0, width, height).data;
-  const rows = await engine.analyse(rgba, width, height, detectScale);
+  const grabbed = performance.now();
+  if (!(frameIndex % (kind === "camera" ? 1 : SCREEN_DETECT_EVERY)) || !found) {
+    found = await engine.detect(rgba, width, height, detectScale);
+    adaptScale(found.map(function (face) { return face.box; }), width, height);
+  }
+  frameIndex += 1;
+  const rows = await engine.read(rgba, width, height, found);
+  statusLine.dataset.grabMs = (grabbed - started).toFixed(1); // where a frame's time goes, for bench/browser_live.py
+  statusLine.dataset.analyseMs = (performance.now() - grabbed).toFixed(1);
   if (stream !== mine) { return; }
   waiting.push({ t: Math.round(t * 1000) / 1000, w: width, h: height, faces: rows.map(rounded) });
   if (waiting.length > MAX_WAITING) { waiting.splice(0, waiting.length - MAX_WAITING); }
   shownFaces = rows;
-  adaptScale(rows, width, height);
   draw();
   analysedTimes.push(performance.now());
   if (analysedTimes.length > 30) { analysedTimes.shift(); }
@@ -155,19 +181,19 @@ function rounded(row) { // JSON a tenth of the size, no precision the server use
   return row.map(function (value, i) { return i < 15 ? Math.round(value * 100) / 100 : Math.round(value * 1e5) / 1e5; });
 }
 
-function adaptScale(rows, width, height) {
+function adaptScale(boxes, width, height) {
   // detection at the resolution the faces need: closer while faces are small or none is found, coarser while all
   // are large (a camera's one face costs a quarter of the pixels; a call gallery's small faces keep theirs)
   const longest = Math.max(width, height);
   const most = Math.min(1, MAX_DETECT_SIDE / longest);
   const least = Math.min(most, MIN_DETECT_SIDE / longest);
-  if (!rows.length) {
+  if (!boxes.length) {
     misses += 1;
     if (misses >= MISSES_BEFORE_CLOSER) { detectScale = Math.min(most, detectScale * 1.25); misses = 0; }
     return;
   }
   misses = 0;
-  const smallest = Math.min.apply(null, rows.map(function (r) { return Math.max(r[2] - r[0], r[3] - r[1]); })) * detectScale;
+  const smallest = Math.min.apply(null, boxes.map(function (b) { return Math.max(b[2] - b[0], b[3] - b[1]); })) * detectScale;
   if (smallest < FACE_PX_LOW) { detectScale = Math.min(most, detectScale * 1.25); }
   else if (smallest > FACE_PX_HIGH) { detectScale = Math.max(least, detectScale * 0.85); }
 }
