@@ -41,7 +41,8 @@ window.runEngine = async function (url, scale) {
   const context = frameCanvas.getContext("2d", {willReadFrequently: true});
   context.drawImage(image, 0, 0);
   const rgba = context.getImageData(0, 0, image.width, image.height).data;
-  return await engine.read(rgba, image.width, image.height, await engine.detect(rgba, image.width, image.height, scale));
+  const faces = await engine.detect(rgba, image.width, image.height, scale);
+  return await engine.read(rgba, image.width, image.height, faces);
 };
 </script></body></html>"""
 
