@@ -16,12 +16,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 from tests.app_server import running_app
 from tests.conftest import CHROMIUM, VIDEOS, needs_videos, write_face_clip
+from tests.pages.fake_camera import fake_camera_browser
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
@@ -31,12 +30,6 @@ SCREENSHOTS = ROOT / "screenshots"
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.is_file(), reason=f"Debian chromium not found at {CHROMIUM} (.ci/run installs it)"
 )
-
-
-def _camera_clip(folder: Path) -> Path:
-    """What the fake camera films: the shared smiling woman where ../shared is, else the portrait clip."""
-    shared = VIDEOS / "smiling_woman.mp4"
-    return shared if shared.is_file() else write_face_clip(folder / "portrait.mp4", frames=46, fps=10.0)
 
 
 @pytest.fixture(scope="module")
@@ -153,46 +146,9 @@ def test_faces_too_small_to_read_are_shown_as_present_and_never_given_an_express
     frame.locator("#stage").screenshot(path=str(SCREENSHOTS / "analyse_unread_face.png"))
 
 
-def _to_y4m(source: Path, target: Path, width: int = 640, height: int = 480) -> Path:
-    """Chromium's fake camera reads Y4M: the clip's frames as raw yuv420p, letterboxed into ``width`` x ``height``.
-
-    Letterboxed, not stretched: a 16:9 clip squeezed into 4:3 makes every face a third taller than any
-    real camera would, and CenterFace then draws its box low on the face (top at the eyebrows, bottom
-    at the collar), which looked like a fault of the live overlay.
-    """
-    import cv2
-
-    from fer.engine.video_io import VideoReader
-
-    with VideoReader(source) as video, av.open(str(target), "w", format="yuv4mpegpipe") as out:
-        stream = out.add_stream("rawvideo", rate=round(video.info.fps))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for frame in video.frames():
-            scale = min(width / frame.image.shape[1], height / frame.image.shape[0])
-            fitted = cv2.resize(frame.image, (round(frame.image.shape[1] * scale), round(frame.image.shape[0] * scale)))
-            top, left = (height - fitted.shape[0]) // 2, (width - fitted.shape[1]) // 2
-            image = np.zeros((height, width, 3), np.uint8)
-            image[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
-        out.mux(stream.encode(None))
-    return target
-
-
-def _fake_camera_browser(playwright, tmp_path: Path):
-    camera = _to_y4m(_camera_clip(tmp_path), tmp_path / "camera.y4m")
-    args = [
-        "--no-sandbox",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={camera}",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",  # plain host candidates that aiortc can reach
-    ]
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-
-
 def _start_live_stream(page, app_url: str, session_name: str):
-    """Open Live, name the session, press START and wait until the server plays the stream and the panel sees the
-    face; returns the iframe.
+    """Open Live, name the session, pick the server mode, press START and wait until the server plays the stream and
+    the panel sees the face; returns the iframe.
 
     No retry: a stream that carried no frame was streamlit-webrtc stopping it as stale while it was being set up,
     on a loaded machine (fer.app.live_stream says why and how the Live page keeps it). A failure says which of
@@ -202,6 +158,7 @@ def _start_live_stream(page, app_url: str, session_name: str):
     name_box = page.get_by_label("Session name")
     name_box.fill(session_name)
     name_box.press("Enter")
+    page.get_by_text("On this server").click()  # the WebRTC mode (the browser mode is the default without TURN)
     webrtc = page.frame_locator("iframe[title*='webrtc']").first
     webrtc.get_by_role("button", name="START").click(timeout=90_000)
     metric = page.locator("[data-testid='stMetric']")
@@ -223,7 +180,7 @@ def _start_live_stream(page, app_url: str, session_name: str):
 
 def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_url: str, tmp_path: Path) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
-    browser = _fake_camera_browser(playwright, tmp_path)
+    browser = fake_camera_browser(playwright, tmp_path)
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
     webrtc = _start_live_stream(page, app_url, "Stopped stream")
     page.get_by_text("The last minute").wait_for()
@@ -240,7 +197,7 @@ def test_live_stream_from_a_fake_camera_is_analysed_and_saved(playwright, app_ur
 
 
 def test_closing_the_tab_mid_stream_still_saves_the_session(playwright, app_url: str, tmp_path: Path) -> None:
-    browser = _fake_camera_browser(playwright, tmp_path)
+    browser = fake_camera_browser(playwright, tmp_path)
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
     _start_live_stream(page, app_url, "Tab closed mid-stream")
     page.wait_for_timeout(3000)

@@ -244,12 +244,27 @@ def test_live_page_renders_its_controls_without_a_camera(data_folder: Path, monk
     app = AppTest.from_file(str(ROOT / "pages" / "live.py"), default_timeout=120).run()
     assert not app.exception
     assert app.text_input[0].value.startswith("Live ")
+    assert app.radio[0].value == "In this browser"  # the default without a TURN server: nothing to configure
+    assert "only numbers reach the server" in app.caption[0].value
+    assert "Snapshot of the current frame" not in [b.label for b in app.button]  # no frame reaches the server
+    app.radio[0].set_value("On this server").run()
+    assert not app.exception
     assert [t.label for t in app.toggle] == ["Pause analysis"]
     snapshot = next(b for b in app.button if b.label == "Snapshot of the current frame")
     snapshot.click()
     app.run()
     assert any("No frame has been analysed yet" in i.value for i in app.info)
     assert {m.label for m in app.metric} >= {"Faces now", "Processed fps"}
+
+
+def test_live_defaults_to_the_server_mode_where_a_turn_server_is_configured(data_folder: Path, monkeypatch) -> None:
+    stopped = SimpleNamespace(state=SimpleNamespace(playing=False))
+    monkeypatch.setattr("streamlit_webrtc.webrtc_streamer", lambda **_: stopped)
+    app = AppTest.from_file(str(ROOT / "pages" / "live.py"), default_timeout=120)
+    app.secrets["webrtc"] = {"ice_servers": [{"urls": "turn:turn.school.example:3478"}]}
+    app.run()
+    assert not app.exception
+    assert app.radio[0].value == "On this server"
 
 
 def _damage(database: Path, how: str) -> None:

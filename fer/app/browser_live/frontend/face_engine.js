@@ -306,5 +306,5 @@ const FaceEngine = (function () {
     return { detect: detect, read: read };
   }
 
-  return { create: create, readable: readable };
+  return { create: create, readable: readable, iou: iou };
 })();

@@ -16,6 +16,8 @@ const FRAME_WAIT_MS = 40; // the longest wait for the video's next frame
 // a shared screen's faces sit still in a call's tiles: found on every 2nd frame, read on every frame (as the server's
 // analysis of a recording reads the faces it tracks between detections); a camera's are found on every frame
 const SCREEN_DETECT_EVERY = 2;
+const SMOOTH_S = 0.5; // fer.engine.smoothing.SmoothingConfig.seconds: the overlay shows what the server averages
+const SAME_FACE_IOU = 0.3; // a face overlapping the last frame's this much is the same face, for the average
 
 const video = document.getElementById("video");
 const stage = document.getElementById("stage");
@@ -36,6 +38,8 @@ let timer = null;
 let detectScale = 1;
 let misses = 0;
 let shownFaces = [];
+let shownReadings = []; // per shown face: its smoothed probabilities, or null where it is not read
+let smoothed = []; // the read faces of the last frame: {box, t, probs}
 let kind = "camera"; // or "screen"
 let found = null; // the faces of the last detection
 let frameIndex = 0;
@@ -166,6 +170,7 @@ async function analyseFrame(mine) {
   waiting.push({ t: Math.round(t * 1000) / 1000, w: width, h: height, faces: rows.map(rounded) });
   if (waiting.length > MAX_WAITING) { waiting.splice(0, waiting.length - MAX_WAITING); }
   shownFaces = rows;
+  shownReadings = smoothReadings(rows, t);
   draw();
   analysedTimes.push(performance.now());
   if (analysedTimes.length > 30) { analysedTimes.shift(); }
@@ -198,6 +203,31 @@ function adaptScale(boxes, width, height) {
   else if (smallest > FACE_PX_HIGH) { detectScale = Math.max(least, detectScale * 0.85); }
 }
 
+function smoothReadings(rows, t) {
+  // What the server does with a frame's readings, for the overlay: unread faces get no expression; a read face's
+  // probabilities are averaged with the same face's in the last frame (the overlapping box) as the server averages a
+  // track's, and the uncertain cut applies to the average, which is what is shown
+  const next = [];
+  const readings = rows.map(function (row) {
+    if (!FaceEngine.readable(row, args.margin, args.readability)) { return null; }
+    let probs = row.slice(18);
+    let previous = null;
+    let overlap = SAME_FACE_IOU;
+    smoothed.forEach(function (face) {
+      const iou = FaceEngine.iou(face.box, row);
+      if (iou > overlap) { previous = face; overlap = iou; }
+    });
+    if (previous) {
+      const weight = 1 - Math.exp(-Math.max(t - previous.t, 0) / SMOOTH_S);
+      probs = previous.probs.map(function (p, i) { return p + weight * (probs[i] - p); });
+    }
+    next.push({ box: row.slice(0, 4), t: t, probs: probs });
+    return Math.max.apply(null, probs) >= args.readability.uncertain_below ? probs : null;
+  });
+  smoothed = next;
+  return readings;
+}
+
 function draw() {
   const ratio = window.devicePixelRatio || 1;
   const width = video.clientWidth;
@@ -217,12 +247,11 @@ function draw() {
   const style = { classes: args.classes, colors: args.colors, unreadColor: args.unread_color };
   const plates = [];
   let read = 0;
-  shownFaces.forEach(function (row) {
-    const probabilities = row.slice(18);
-    const best = probabilities.indexOf(Math.max.apply(null, probabilities));
-    const isRead = FaceEngine.readable(row, args.margin, args.readability);
-    read += isRead ? 1 : 0;
-    const face = [null, row[0], row[1], row[2] - row[0], row[3] - row[1], isRead ? best : -1, probabilities[best] * 100];
+  shownFaces.forEach(function (row, i) {
+    const probabilities = shownReadings[i];
+    read += probabilities ? 1 : 0;
+    const best = probabilities ? probabilities.indexOf(Math.max.apply(null, probabilities)) : -1;
+    const face = [null, row[0], row[1], row[2] - row[0], row[3] - row[1], best, best < 0 ? 0 : probabilities[best] * 100];
     FaceOverlay.drawFace(context, face, scale, left, top, plates, style);
   });
   overlay.dataset.faces = String(shownFaces.length);
@@ -244,6 +273,7 @@ function stop() {
   video.srcObject = null;
   stage.style.display = "none";
   shownFaces = [];
+  smoothed = [];
   buttons.camera.disabled = buttons.screen.disabled = false;
   buttons.stop.disabled = true;
   flush(true);
