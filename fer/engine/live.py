@@ -43,6 +43,8 @@ TREND_S = 60  # the rolling trend shows the last minute
 # frame rate, disagreed with the boxes on screen (a face read in that frame, grey in most others)
 RECENT_S = 5
 IDLE_SAVE_S = 10.0  # no frame for this long: the stream is gone, save what was seen
+EARLY_S = 1.0  # browser mode: a batch faster than the first may place frames this far after now
+REANCHOR_S = 5.0  # browser mode: a browser clock further off than this is set on the session's clock again
 
 
 class SessionSink(Protocol):
@@ -90,8 +92,7 @@ class LiveProcessor:
     ) -> None:
         """``rows_dir``: where per-face rows wait until the session is saved (the app's data folder, so they are
         under its retention and never in a shared temp folder); the system temp folder if None."""
-        # 640x480 leaves time to detect every frame, in full; frames are analysed as they come (no recording's rate)
-        self.settings = settings or AnalysisSettings(rate=None, detect_every=1, full_detect_every_s=None)
+        self.settings = settings or self.default_settings()
         self.analyzer = FrameAnalyzer(classifier, self.settings, detector)
         self.model_version = classifier.version
         self.store = store
@@ -107,6 +108,12 @@ class LiveProcessor:
             rows_dir.mkdir(parents=True, exist_ok=True)
         self._rows_file = tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="", dir=rows_dir)  # noqa: SIM115
         self.reset()
+
+    @staticmethod
+    def default_settings() -> AnalysisSettings:
+        """640x480 leaves time to detect every frame, in full; frames are analysed as they come (no recording's
+        rate)."""
+        return AnalysisSettings(rate=None, detect_every=1, full_detect_every_s=None)
 
     def reset(self) -> None:
         """Start the statistics (and the session to be saved) afresh; tracks restart at 1."""
@@ -158,8 +165,10 @@ class LiveProcessor:
     def process_observed(self, batch: ObservedBatch) -> None:
         """A batch of frames the teacher's browser analysed (Live's browser mode; checked by ``parse_batch``).
 
-        Frames keep the spacing of the browser's clock, set on the session's clock at the first frame; none may
-        claim a time after now or before the frame analysed last (those are skipped)."""
+        Frames keep the spacing of the browser's clock, set on the session's clock when the first batch arrives (its
+        newest frame: now). Later batches arrive with their own delay, so a frame may land up to ``EARLY_S`` after
+        now; one later than that, or at or before the frame analysed last (sent again), is skipped. A browser clock
+        more than ``REANCHOR_S`` off (a reloaded page whose clock was set meanwhile, a hostile client) is set again."""
         with self._lock:
             if self._saved_id is not None:
                 self._reset()
@@ -167,12 +176,15 @@ class LiveProcessor:
             self._watch_for_idle()
             if self.paused:
                 return
+            if not batch.frames:
+                return
             elapsed = time.monotonic() - self._started
+            newest = batch.frames[-1].t
+            if self._browser_offset is None or abs(newest + self._browser_offset - elapsed) > REANCHOR_S:
+                self._browser_offset = elapsed - newest
             for frame in batch.frames:
-                if self._browser_offset is None:
-                    self._browser_offset = elapsed - batch.frames[-1].t
-                time_s = min(frame.t + self._browser_offset, elapsed)
-                if time_s > self._last_time:
+                time_s = frame.t + self._browser_offset
+                if self._last_time < time_s <= elapsed + EARLY_S:
                     self._record(self.analyzer.process_observed(frame, time_s), None)
 
     def _record(self, result: FrameResult, image: np.ndarray | None) -> None:

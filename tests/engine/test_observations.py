@@ -162,9 +162,21 @@ def test_a_browser_clock_ahead_of_the_server_cannot_place_frames_in_the_future(
     processor = LiveProcessor(classifier)
     try:
         processor.process_observed(parse_batch(batch(observed[:2]), KEY))
-        jumped = [dict(frame, t=frame["t"] + 1e6) for frame in observed[2:6]]
+        jumped = [dict(frame, t=frame["t"] + 1e6) for frame in observed[2:6]]  # a clock set forward, or a lie
         processor.process_observed(parse_batch(batch(jumped, seq=1), KEY))
-        assert processor._last_time <= processor.stats().seconds
-        assert processor._frames == 3  # one frame at "now"; the rest would be in the future
+        assert processor._last_time <= processor.stats().seconds  # set again on the session's clock: none after now
+        early = [dict(frame, t=frame["t"] + 1e6 + 2.5) for frame in observed[6:8]]  # within the re-anchoring span
+        processor.process_observed(parse_batch(batch(early, seq=2), KEY))
+        assert processor._last_time <= processor.stats().seconds + 1.0  # at most EARLY_S after now
+    finally:
+        processor.close()
+
+
+def test_frames_sent_again_are_analysed_once(classifier, observed: list[dict]) -> None:
+    processor = LiveProcessor(classifier)
+    try:
+        for seq in range(3):  # the component resends frames until the page confirms them
+            processor.process_observed(parse_batch(batch(observed[:8], seq=seq), KEY))
+        assert processor._frames == 8
     finally:
         processor.close()
