@@ -25,7 +25,10 @@ with start_recording:
     st.caption("Upload a lesson's video (MP4, MOV, WebM...). It is analysed in the background while you wait.")
 with start_live:
     st.page_link("pages/live.py", label="**Watch a live lesson**", icon=":material/videocam:")
-    st.caption("Use this computer's webcam: the class's expressions as the lesson runs, saved when you stop.")
+    st.caption(
+        "Use this computer's webcam, or share a video call's window: the class's expressions as the lesson runs, "
+        "saved when you stop."
+    )
 st.warning(
     "**Expressions are not feelings.** A face that looks neutral, sad or happy says little about what a "
     "person feels, thinks or how engaged they are. Read the charts as a rough picture of visible "
