@@ -74,6 +74,9 @@ def test_the_camera_is_analysed_in_the_browser_and_only_numbers_leave(
     browser = fake_camera_browser(playwright, tmp_path)
     page = browser.new_page(viewport={"width": 1280, "height": 1300}, color_scheme=theme)
     component = _open_live(page, url, name, dark=theme == "dark")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("websocket", lambda socket: requests.append(socket.url))
     component.get_by_role("button", name="Start the camera").click()
     component.locator("#overlay[data-faces='1']").wait_for(timeout=60_000)  # a box drawn on the face
     metric = page.locator("[data-testid='stMetric']")
@@ -88,6 +91,8 @@ def test_the_camera_is_analysed_in_the_browser_and_only_numbers_leave(
     component.get_by_role("button", name="Stop and save").click()
     page.get_by_text("is saved").wait_for(timeout=60_000)
     assert _peers(page) == 0  # no media track was sent anywhere
+    host = url.split("//")[1]
+    assert all(request.split("//")[1].startswith(host) for request in requests), requests  # only to the app
     assert fps > 2  # analysed in the browser at a live rate (measured and reported by bench/browser_live.py)
     (stored,) = [s for s in _stored(data) if s.name == name]
     assert stored.source == "live" and stored.frames_analysed > 10 and stored.tracks >= 1

@@ -229,21 +229,8 @@ function smoothReadings(rows, t) {
 }
 
 function draw() {
-  const ratio = window.devicePixelRatio || 1;
-  const width = video.clientWidth;
-  const height = video.clientHeight;
-  if (overlay.width !== Math.round(width * ratio) || overlay.height !== Math.round(height * ratio)) {
-    overlay.width = Math.round(width * ratio);
-    overlay.height = Math.round(height * ratio);
-    overlay.style.width = width + "px";
-    overlay.style.height = height + "px";
-  }
-  context.setTransform(ratio, 0, 0, ratio, 0, 0);
-  context.clearRect(0, 0, width, height);
-  if (!video.videoWidth) { return; }
-  const scale = Math.min(width / video.videoWidth, height / video.videoHeight);
-  const left = (width - video.videoWidth * scale) / 2;
-  const top = (height - video.videoHeight * scale) / 2;
+  const place = FaceOverlay.fitCanvas(overlay, video);
+  if (!place) { return; }
   const style = { classes: args.classes, colors: args.colors, unreadColor: args.unread_color };
   const plates = [];
   let read = 0;
@@ -252,7 +239,7 @@ function draw() {
     read += probabilities ? 1 : 0;
     const best = probabilities ? probabilities.indexOf(Math.max.apply(null, probabilities)) : -1;
     const face = [null, row[0], row[1], row[2] - row[0], row[3] - row[1], best, best < 0 ? 0 : probabilities[best] * 100];
-    FaceOverlay.drawFace(context, face, scale, left, top, plates, style);
+    FaceOverlay.drawFace(context, face, place.scale, place.left, place.top, plates, style);
   });
   overlay.dataset.faces = String(shownFaces.length);
   overlay.dataset.read = String(read);

@@ -10,6 +10,26 @@ const FaceOverlay = (function () {
   const tiny = document.createElement("canvas"); // a face shrunk to 6x6 px: blurring starts from a pixelated copy
   tiny.width = tiny.height = 6;
 
+  function fitCanvas(canvas, video) {
+    // the canvas over the video: sized to it (sharp on high-density screens), cleared; where the picture sits
+    // inside the element (letterboxed, as <video> shows it), or null before the video has a size
+    const context = canvas.getContext("2d");
+    const ratio = window.devicePixelRatio || 1;
+    const width = video.clientWidth;
+    const height = video.clientHeight;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+      canvas.style.width = width + "px";
+      canvas.style.height = height + "px";
+    }
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.clearRect(0, 0, width, height);
+    if (!video.videoWidth) { return null; }
+    const scale = Math.min(width / video.videoWidth, height / video.videoHeight);
+    return { scale: scale, left: (width - video.videoWidth * scale) / 2, top: (height - video.videoHeight * scale) / 2 };
+  }
+
   function blurFace(context, source, face, scale, left, top) {
     // the face's square grown by a quarter per side, pixelated then blurred, as in exported videos
     const side = Math.max(face[3], face[4]) * 1.5;
@@ -73,5 +93,5 @@ const FaceOverlay = (function () {
     return (0.299 * (value >> 16) + 0.587 * ((value >> 8) & 255) + 0.114 * (value & 255)) / 255;
   }
 
-  return { blurFace: blurFace, drawFace: drawFace };
+  return { fitCanvas: fitCanvas, blurFace: blurFace, drawFace: drawFace };
 })();

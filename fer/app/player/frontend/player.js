@@ -118,22 +118,11 @@ function facesAt(timeS) {
 }
 
 function draw() {
-  const ratio = window.devicePixelRatio || 1;
-  const width = video.clientWidth;
-  const height = video.clientHeight;
-  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
-    canvas.style.width = width + "px";
-    canvas.style.height = height + "px";
-  }
-  context.setTransform(ratio, 0, 0, ratio, 0, 0);
-  context.clearRect(0, 0, width, height);
-  if (!overlay || !video.videoWidth) { return; }
-  // where the picture sits inside the element (letterboxed, as <video> shows it)
-  const scale = Math.min(width / video.videoWidth, height / video.videoHeight);
-  const left = (width - video.videoWidth * scale) / 2;
-  const top = (height - video.videoHeight * scale) / 2;
+  const place = FaceOverlay.fitCanvas(canvas, video);
+  if (!overlay || !place) { return; }
+  const scale = place.scale;
+  const left = place.left;
+  const top = place.top;
   const faces = facesAt(video.currentTime);
   if (args.blur) {
     faces.forEach(function (face) { FaceOverlay.blurFace(context, video, face, scale, left, top); });
