@@ -19,7 +19,7 @@ from fer.app.clock import clock
 from fer.app.live_stream import keep_stream_while_shown
 from fer.app.markdown import plain
 from fer.engine.live import RECENT_S
-from fer.engine.observations import ObservationError, parse_batch
+from fer.engine.observations import ObservationError, parse_batch, refused_until
 from fer.sessions.store import MAX_NAME
 
 BROWSER, SERVER = "In this browser", "On this server"
@@ -86,6 +86,7 @@ def browser_stream() -> None:
         batch = parse_batch(message, batch_key)
     except ObservationError as error:
         st.warning(f"Numbers from the browser were refused ({error}); nothing of them was analysed or stored.")
+        st.session_state["live_ack"] = refused_until(message)  # the component drops them instead of resending
         return
     if not st.session_state.get("live_streaming"):
         processor.reset()  # the session's clock and statistics start with the stream

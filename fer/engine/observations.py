@@ -85,6 +85,14 @@ def parse_batch(message: object, expected_key: str) -> ObservedBatch:
     return ObservedBatch(message["key"], seq, parsed, ended)
 
 
+def refused_until(message: object) -> float | None:
+    """The browser time of a refused batch's newest frame, if it says one: confirming it makes the component drop
+    the batch's frames instead of sending them again (one bad frame would otherwise spoil every batch after it)."""
+    frames = message.get("frames") if isinstance(message, Mapping) else None
+    newest = frames[-1].get("t") if isinstance(frames, list) and frames and isinstance(frames[-1], Mapping) else None
+    return float(newest) if _is_number(newest) else None
+
+
 def _frame(frame: object) -> ObservedFrame:
     if not isinstance(frame, Mapping) or set(frame) != FRAME_KEYS:
         raise ObservationError(f"a frame has exactly the fields {sorted(FRAME_KEYS)}")

@@ -12,7 +12,15 @@ import pytest
 
 from fer.engine.detection import CenterFaceDetector
 from fer.engine.live import LiveProcessor
-from fer.engine.observations import FACE_FIELDS, MAX_FACES, MAX_FRAMES, ObservationError, observe, parse_batch
+from fer.engine.observations import (
+    FACE_FIELDS,
+    MAX_FACES,
+    MAX_FRAMES,
+    ObservationError,
+    observe,
+    parse_batch,
+    refused_until,
+)
 from fer.engine.video_io import VideoReader
 from fer.sessions.store import SessionStore
 
@@ -96,6 +104,14 @@ def test_malformed_or_hostile_batches_are_rejected_with_the_reason(
 ) -> None:
     with pytest.raises(ObservationError, match=why):
         parse_batch(_spoil(observed, where, value), KEY)
+
+
+def test_a_refused_batch_is_confirmed_up_to_its_newest_frame_so_it_is_not_sent_again(observed: list[dict]) -> None:
+    spoiled = _spoil(observed, "box", 1e6)
+    assert refused_until(spoiled) == pytest.approx(observed[2]["t"])
+    assert refused_until(_spoil(observed, "t", float("inf"))) == pytest.approx(observed[2]["t"])
+    assert refused_until({"frames": [{"t": "soon"}]}) is None
+    assert refused_until("garbage") is None and refused_until({"frames": []}) is None
 
 
 def test_huge_batches_are_rejected(observed: list[dict]) -> None:

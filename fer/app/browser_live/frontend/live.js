@@ -150,9 +150,10 @@ async function analyseFrame(mine) {
   const width = video.videoWidth;
   const height = video.videoHeight;
   const t = (performance.timeOrigin + performance.now()) / 1000; // on the browser's clock, across reloads
-  if (frameCanvas.width !== width || frameCanvas.height !== height) {
+  if (frameCanvas.width !== width || frameCanvas.height !== height) { // a shared window resized: look again
     frameCanvas.width = width;
     frameCanvas.height = height;
+    found = null;
   }
   const started = performance.now();
   frameContext.drawImage(video, 0, 0, width, height);
@@ -167,7 +168,8 @@ async function analyseFrame(mine) {
   statusLine.dataset.grabMs = (grabbed - started).toFixed(1); // where a frame's time goes, for bench/browser_live.py
   statusLine.dataset.analyseMs = (performance.now() - grabbed).toFixed(1);
   if (stream !== mine) { return; }
-  waiting.push({ t: Math.round(t * 1000) / 1000, w: width, h: height, faces: rows.map(rounded) });
+  const faces = rows.map(rounded).filter(function (r) { return r[2] > r[0] && r[3] > r[1]; }); // none the server refuses
+  waiting.push({ t: Math.round(t * 1000) / 1000, w: width, h: height, faces: faces });
   if (waiting.length > MAX_WAITING) { waiting.splice(0, waiting.length - MAX_WAITING); }
   shownFaces = rows;
   shownReadings = smoothReadings(rows, t);
