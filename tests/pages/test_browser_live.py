@@ -167,7 +167,10 @@ def _gallery_page(tmp_path: Path) -> Path:
     return page
 
 
-def test_a_shared_tab_with_a_call_gallery_is_analysed(playwright, app: tuple[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_shared_tab_with_a_call_gallery_is_analysed(
+    playwright, app: tuple[str, Path], tmp_path: Path, theme: str
+) -> None:
     """getDisplayMedia picks the tab by its title (chromium's auto-select flag stands in for the teacher's pick)."""
     url, data = app
     gallery = _gallery_page(tmp_path)
@@ -175,22 +178,21 @@ def test_a_shared_tab_with_a_call_gallery_is_analysed(playwright, app: tuple[str
         executable_path=str(CHROMIUM),
         args=["--no-sandbox", "--auto-select-tab-capture-source-by-title=Call gallery"],
     )
-    context = browser.new_context(viewport={"width": 1280, "height": 1300})
-    tab = context.new_page()
-    tab.set_viewport_size({"width": 800, "height": 600})
+    tab = browser.new_context(viewport={"width": 800, "height": 600}).new_page()  # the call's window
     tab.goto(gallery.as_uri())
-    page = context.new_page()
-    component = _open_live(page, url, "Shared gallery")
+    page = browser.new_context(viewport={"width": 1280, "height": 1300}, color_scheme=theme).new_page()
+    name = f"Shared gallery {theme}"
+    component = _open_live(page, url, name, dark=theme == "dark")
     component.get_by_role("button", name="Share a window, tab or screen").click()
     component.locator("#status[data-faces]").wait_for(timeout=60_000)
     page.wait_for_timeout(6000)
     faces = int(component.locator("#status").get_attribute("data-faces"))
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "live_browser_gallery.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"live_browser_gallery_{theme}.png"))
     component.get_by_role("button", name="Stop and save").click()
     page.get_by_text("is saved").wait_for(timeout=60_000)
     assert faces >= 11  # of the twelve
     assert _peers(page) == 0
-    (stored,) = [s for s in _stored(data) if s.name == "Shared gallery"]
+    (stored,) = [s for s in _stored(data) if s.name == name]
     assert stored.tracks >= 11
     browser.close()
