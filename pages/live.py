@@ -76,6 +76,7 @@ def browser_stream() -> None:
         ack=st.session_state.get("live_ack"),
         classifier=resources.classifier(),
         settings=processor.settings,
+        readability=processor.analyzer.readability.config,
         key="live_browser",
     )
     seq = message.get("seq") if isinstance(message, dict) else None

@@ -61,6 +61,17 @@ def _open_live(page, url: str, session_name: str, dark: bool = False):
     return component
 
 
+def _shoot_and_save(page, component, screenshot: str) -> dict[str, str]:
+    """The component's own count (frames a second, faces) now, a screenshot, then stop: the session is saved."""
+    status = component.locator("#status")
+    counts = {"fps": status.get_attribute("data-fps"), "faces": status.get_attribute("data-faces")}
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / screenshot))
+    component.get_by_role("button", name="Stop and save").click()
+    page.get_by_text("is saved").wait_for(timeout=60_000)
+    return counts
+
+
 def _peers(page) -> int:
     return sum(frame.evaluate("window.__peers || 0") for frame in page.frames)
 
@@ -85,11 +96,7 @@ def test_the_camera_is_analysed_in_the_browser_and_only_numbers_leave(
         "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart']\").length >= 2", timeout=30_000
     )
     page.wait_for_timeout(4000)
-    fps = float(component.locator("#status").get_attribute("data-fps"))
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"live_browser_{theme}.png"))
-    component.get_by_role("button", name="Stop and save").click()
-    page.get_by_text("is saved").wait_for(timeout=60_000)
+    fps = float(_shoot_and_save(page, component, f"live_browser_{theme}.png")["fps"])
     assert _peers(page) == 0  # no media track was sent anywhere
     host = url.split("//")[1]
     assert all(request.split("//")[1].startswith(host) for request in requests), requests  # only to the app
@@ -186,11 +193,7 @@ def test_a_shared_tab_with_a_call_gallery_is_analysed(
     component.get_by_role("button", name="Share a window, tab or screen").click()
     component.locator("#status[data-faces]").wait_for(timeout=60_000)
     page.wait_for_timeout(6000)
-    faces = int(component.locator("#status").get_attribute("data-faces"))
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"live_browser_gallery_{theme}.png"))
-    component.get_by_role("button", name="Stop and save").click()
-    page.get_by_text("is saved").wait_for(timeout=60_000)
+    faces = int(_shoot_and_save(page, component, f"live_browser_gallery_{theme}.png")["faces"])
     assert faces >= 11  # of the twelve
     assert _peers(page) == 0
     (stored,) = [s for s in _stored(data) if s.name == name]

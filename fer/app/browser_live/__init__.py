@@ -26,12 +26,19 @@ _component = components.declare_component("fer_live", path=str(Path(__file__).pa
 
 
 def browser_live(
-    *, batch_key: str, ack: float | None, classifier: EmotionClassifier, settings: AnalysisSettings, key: str
+    *,
+    batch_key: str,
+    ack: float | None,
+    classifier: EmotionClassifier,
+    settings: AnalysisSettings,
+    readability: ReadabilityConfig,
+    key: str,
 ) -> object:
     """The component; returns its newest batch (a dict to check with ``parse_batch``) or None before any.
 
     ``batch_key`` is what the component must send with every batch; ``ack`` the browser time of the last frame the
-    server analysed (the component drops frames up to it, and sends the rest again)."""
+    server analysed (the component drops frames up to it, and sends the rest again); ``classifier``, ``settings`` and
+    ``readability`` are the live engine's, so the browser reads and draws faces by the same numbers."""
     (model,) = classifier.model_names
     if model not in SERVED_MODELS:
         raise ValueError(f"browser mode runs the shipped fast network, not {model}")
@@ -46,7 +53,7 @@ def browser_live(
         nms_iou=NMS_IOU,
         margin=settings.crop_margin,
         temperature=classifier.temperature,
-        readability=asdict(ReadabilityConfig.load()),
+        readability=asdict(readability),
         classes=list(CLASSES),
         colors=COLORS,
         unread_color=UNREAD_HEX,
