@@ -156,7 +156,7 @@ if mode == SERVER:
 @st.fragment(run_every=1.0)
 def live_panel() -> None:
     stats = processor.stats()
-    running = st.session_state.get("live_streaming") if mode == BROWSER else playing
+    running = stats.streaming if mode == BROWSER else playing  # a browser stream may end unseen: the numbers tell
     left, middle, right = st.columns(3)
     left.metric("Faces now", stats.faces, help="grey boxes: faces whose expression can't be read right now")
     middle.metric("Processed fps", f"{stats.processed_fps:.1f}")

@@ -73,6 +73,7 @@ class LiveStats:
     dropped_frames: int
     seconds: float  # since the session started
     paused: bool
+    streaming: bool  # frames came in the last idle_save_s and the session is not saved yet
 
 
 class LiveProcessor:
@@ -206,6 +207,8 @@ class LiveProcessor:
             times = list(self._frame_times)
             fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
             dropped, paused = self._dropped, self.paused
+            quiet = time.monotonic() - self._last_frame >= self.idle_save_s
+            streaming = self._frames > 0 and self._saved_id is None and not quiet
         trend = long_shares(timeline[timeline["time_s"] >= seconds - TREND_S])
         trend["time_s"] -= np.floor(seconds)  # seconds ago
         recent = timeline[timeline["time_s"] >= seconds - RECENT_S]
@@ -221,6 +224,7 @@ class LiveProcessor:
             dropped_frames=dropped,
             seconds=seconds,
             paused=paused,
+            streaming=streaming,
         )
 
     def snapshot(self, blur: bool = False) -> np.ndarray | None:

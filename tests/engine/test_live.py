@@ -105,11 +105,13 @@ def test_a_stream_that_goes_quiet_is_saved_and_later_frames_start_a_new_session(
     for frame in frames[:6]:
         processor.process(frame)
     assert processor.save_if_idle() is None  # frames are still coming
+    assert processor.stats().streaming
     deadline = time.monotonic() + 10
     while not store.list() and time.monotonic() < deadline:
         time.sleep(0.1)  # the idle watch saves on its own
     (saved,) = store.list()
     assert (saved.name, saved.frames_analysed) == ("Dropped call", 6)
+    assert not processor.stats().streaming  # the panel's clock stops with the stream
 
     for frame in frames[6:9]:  # the camera comes back
         processor.process(frame)
