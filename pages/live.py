@@ -106,7 +106,7 @@ async def analyse_frames(frames: list) -> list:
 
 
 def server_stream() -> bool:
-    """The server mode's WebRTC stream and snapshot; whether it plays."""
+    """The server mode's WebRTC stream; whether it plays."""
     keep_stream_while_shown(st.session_state, "live", shown_marker="live_paused")
     context = webrtc_streamer(
         key="live",

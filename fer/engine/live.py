@@ -175,9 +175,7 @@ class LiveProcessor:
                 self._reset()
             self._last_frame = time.monotonic()
             self._watch_for_idle()
-            if self.paused:
-                return
-            if not batch.frames:
+            if self.paused or not batch.frames:
                 return
             elapsed = time.monotonic() - self._started
             newest = batch.frames[-1].t
