@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from lesson import CLIPS  # the shared clips, as the lesson is built from them
 
-from fer.app.report import GROUPS
+from fer.engine.aggregate import GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = "--every 1"

@@ -20,74 +20,17 @@ can be read (``not_visible``) or nobody is (``picture``); and rows no label matc
 from __future__ import annotations
 
 import argparse
-import tempfile
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fer.app.report import GROUPS
-from fer.engine.analyze import analyze_video
 from fer.engine.classifier import EmotionClassifier
-from fer.engine.outputs import DETECTIONS_CSV
-from fer.engine.pipeline import AnalysisSettings
-from fer.labels import CLASSES
+from fer.training.footage_truth import CLEAR, FootageScores, analysed_rows, labelled
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = ROOT / "bench" / "truth" / "real_footage.csv"
-CLEAR = tuple(GROUPS)  # positive, neutral, surprise, negative
-MAX_GAP_S = 0.07  # the labels are at 8 frames a second (see bench/truth/README.md)
-MAX_DISTANCE = 0.5  # centres at most half the labelled face's side apart
-GROUP_OF_CLASS = {name: group for group, members in GROUPS.items() for name in members}
-
-
-def centre_distance(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """How far one xywh box's centre is from the centre of each of ``boxes`` (xywh), in their sides: a 15 px face
-    in a shaking camera moves by more than IoU forgives, but not by half its side."""
-    centre = box[:2] + box[2:] / 2
-    centres = boxes[:, :2] + boxes[:, 2:] / 2
-    return np.hypot(*(centres - centre).T) / np.maximum(boxes[:, 2:].max(axis=1), 1.0)
-
-
-def labelled(detections: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    """``detections`` with ``truth_group`` (None where no label matched) and ``read_group`` (None where not read)."""
-    times = np.sort(truth["time_s"].unique())
-    groups: list[str | None] = []
-    for row in detections.itertuples():
-        nearest = times[np.abs(times - row.time_s).argmin()]
-        if abs(nearest - row.time_s) > MAX_GAP_S:
-            groups.append(None)
-            continue
-        candidates = truth[truth["time_s"] == nearest]
-        boxes = candidates[["x", "y", "w", "h"]].to_numpy(float)
-        distance = centre_distance(np.array([row.x, row.y, row.w, row.h]), boxes)
-        groups.append(candidates["group"].iloc[int(distance.argmin())] if distance.min() <= MAX_DISTANCE else None)
-    probabilities = detections[[f"p_{name}" for name in CLASSES]].to_numpy(float)
-    read = (detections["readable"] == 1) & (detections["static"] == 0)
-    top = np.nan_to_num(probabilities, nan=-1.0).argmax(axis=1)
-    read_groups = [GROUP_OF_CLASS[CLASSES[i]] if is_read else None for i, is_read in zip(top, read, strict=True)]
-    return detections.assign(truth_group=groups, read_group=read_groups)
-
-
-def clip_numbers(rows: pd.DataFrame) -> dict:
-    clear = rows[rows["truth_group"].isin(CLEAR)]
-    read = clear[clear["read_group"].notna()]
-    all_read = rows[rows["read_group"].notna()]
-    return {
-        "clear rows": len(clear),
-        "coverage": len(read) / len(clear) if len(clear) else np.nan,
-        "precision": (read["read_group"] == read["truth_group"]).mean() if len(read) else np.nan,
-        "read as negative": (all_read["read_group"] == "negative").mean() if len(all_read) else np.nan,
-        "read, not visible": int((all_read["truth_group"] == "not_visible").sum()),
-        "read, a picture": int((all_read["truth_group"] == "picture").sum()),
-        "unlabelled": int(rows["truth_group"].isna().sum()),
-    }
-
-
-def analysed(video: Path, profile: str, classifier: EmotionClassifier) -> pd.DataFrame:
-    with tempfile.TemporaryDirectory() as out:
-        analyze_video(video, out, AnalysisSettings(profile=profile), write_video=False, classifier=classifier)
-        return pd.read_csv(Path(out) / DETECTIONS_CSV)
 
 
 def main() -> None:
@@ -105,21 +48,19 @@ def main() -> None:
         classifier = EmotionClassifier(profile=profile)
         every: list[pd.DataFrame] = []
         for clip, clip_truth in truth.groupby("clip", sort=True):
-            rows = labelled(analysed(args.videos / clip, profile, classifier), clip_truth)
+            rows = labelled(analysed_rows(args.videos / clip, profile, classifier), clip_truth)
             every.append(rows)
-            numbers = clip_numbers(rows)
-            print(f"| {clip} | {profile} | " + " | ".join(_cell(v) for v in numbers.values()) + " |")
+            print(f"| {clip} | {profile} | {_cells(FootageScores.of(rows))} |")
         pooled = pd.concat(every)
-        print(f"| **all** | {profile} | " + " | ".join(_cell(v) for v in clip_numbers(pooled).values()) + " |")
+        print(f"| **all** | {profile} | {_cells(FootageScores.of(pooled))} |")
         read = pooled[pooled["read_group"].notna() & pooled["truth_group"].notna()]
         confusion = pd.crosstab(read["truth_group"], read["read_group"]).reindex(columns=list(CLEAR), fill_value=0)
         print(f"\nConfusion, {profile} (rows: labelled, columns: read):\n\n{confusion.to_string()}\n")
 
 
-def _cell(value: float | int) -> str:
-    if isinstance(value, float):
-        return "–" if np.isnan(value) else f"{value:.0%}"
-    return str(value)
+def _cells(scores: FootageScores) -> str:
+    values = dataclasses.astuple(scores)
+    return " | ".join(("–" if np.isnan(v) else f"{v:.0%}") if isinstance(v, float) else str(v) for v in values)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from fer.app.clock import clock
-from fer.app.report import GROUPS, faces_read, group_shares
+from fer.app.report import faces_read, group_shares
+from fer.engine.aggregate import GROUPS
 
 MIN_CHANGE = 0.20  # 20 percentage points
 MIN_Z = 3.5  # many boundaries are tested per session: a stricter bar than one test would need

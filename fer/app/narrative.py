@@ -11,7 +11,8 @@ import pandas as pd
 
 from fer.app.clock import clock
 from fer.app.moments import GROUP_PHRASES
-from fer.app.report import GROUPS, faces_read, group_shares, overall_group_shares, reading_summary
+from fer.app.report import faces_read, group_shares, overall_group_shares, reading_summary
+from fer.engine.aggregate import GROUPS
 
 READ_REASONS = {
     "small": "too small",

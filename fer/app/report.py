@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from fer.engine.aggregate import NEGATIVE_CLASSES, SHARE_COLUMNS
+from fer.engine.aggregate import GROUPS, SHARE_COLUMNS
 from fer.labels import CLASSES
 
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
@@ -19,13 +19,6 @@ MOST_BARS = 150  # bars across the main chart: readable at 1280 px for any sessi
 MIN_READINGS = 10  # face readings a bar should hold: fewer and each bar is mostly 0 or 100 %
 NOT_READ = "not read"  # a face present whose expression could not be read (too small, turned away, blurred...)
 
-# The grouped view, as in classroom wellbeing studies: one positive, neutral, surprise (either way), negative.
-GROUPS: dict[str, tuple[str, ...]] = {
-    "positive": ("happy",),
-    "neutral": ("neutral",),
-    "surprise": ("surprise",),
-    "negative": NEGATIVE_CLASSES,
-}
 # Stacking order, bottom to top: negative expressions at the bottom, positive on top, so a change reads the same in
 # both views.
 EXPRESSION_ORDER = ("angry", "disgust", "fear", "sad", "surprise", "neutral", "happy")

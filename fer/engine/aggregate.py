@@ -22,6 +22,13 @@ from fer.engine.quality import QualityMonitor
 from fer.labels import CLASSES, NUM_CLASSES
 
 NEGATIVE_CLASSES = ("angry", "disgust", "fear", "sad")
+# The grouped view, as in classroom wellbeing studies: one positive, neutral, surprise (either way), negative.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "positive": ("happy",),
+    "neutral": ("neutral",),
+    "surprise": ("surprise",),
+    "negative": NEGATIVE_CLASSES,
+}
 SHARE_COLUMNS = [f"share_{c}" for c in CLASSES]
 MEAN_COLUMNS = [f"mean_p_{c}" for c in CLASSES]
 # Both from the class shares the charts show (each face reading counted as its most likely expression), so a
