@@ -27,8 +27,7 @@ import cv2
 import numpy as np
 
 from fer.engine.detection import CenterFaceDetector, nms
-from fer.engine.detections import Detections, box_iou
-from fer.engine.face_templates import TemplateFollower
+from fer.engine.detections import Detections
 
 GRID_PX = 32  # the network's largest stride: a window starting on this grid is seen as in the whole frame
 
@@ -39,9 +38,6 @@ class FollowingConfig:
     window_sides: float = 3.0  # a window is this many face sides across: room to move, and the face's context
     face_px: float = 96.0  # a face at least twice this is looked at halved (repeatedly), never below it
     nms_iou: float = 0.3  # windows overlap: a face found in two is kept once
-    # between whole-frame looks a known face is first looked for by its picture (fer.engine.face_templates); a
-    # match under this (normalised cross-correlation) gets a window. None: windows for every face
-    min_match: float | None = 0.6
 
 
 class FaceFollowingDetector:
@@ -56,7 +52,6 @@ class FaceFollowingDetector:
     def reset(self) -> None:
         self._last_full_s: float | None = None
         self.full = True
-        self.pictures = TemplateFollower(self.config.min_match) if self.config.min_match is not None else None
 
     def look_whole(self) -> None:
         """Make the next round a whole-frame look (the picture changed: a cut, a jump)."""
@@ -66,20 +61,8 @@ class FaceFollowingDetector:
         self.full = self._last_full_s is None or time_s - self._last_full_s >= self.config.full_every_s
         if self.full:
             self._last_full_s = time_s
-            found = self.detector.detect(frame, scale=1.0)
-            if self.pictures is not None:
-                self.pictures.remember(frame, found, replace_all=True)
-            return found
-        if self.pictures is None:
-            return self.in_windows(frame, around)
-        followed, missed = self.pictures.follow(frame, around)
-        if len(missed) == 0:
-            return followed
-        found = self.in_windows(frame, around[missed])
-        if len(followed) and len(found):  # a window around a face that changed may hold one followed by its picture
-            found = found[box_iou(found.xyxy, followed.xyxy).max(axis=1) < self.config.nms_iou]
-        self.pictures.remember(frame, found)
-        return Detections.concat([followed, found])
+            return self.detector.detect(frame, scale=1.0)
+        return self.in_windows(frame, around)
 
     def in_windows(self, frame: np.ndarray, around: np.ndarray) -> Detections:
         """Faces found in a window around each of the ``around`` boxes, in frame pixels, each face once."""
